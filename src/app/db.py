@@ -1,0 +1,104 @@
+"""The Tortoise configuration and lifecycle, shared by the API, the worker and the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from tortoise import Tortoise, connections
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.migrations.executor import MigrationExecutor
+
+from app.settings import Settings
+
+APP_LABEL = "models"
+MODELS_MODULE = "app.models"
+MIGRATIONS_MODULE = "app.migrations"
+
+
+def tortoise_config(settings: Settings) -> dict[str, Any]:
+    url = settings.database_url
+    if url.startswith("postgresql://"):
+        url = "postgres://" + url.removeprefix("postgresql://")
+    return {
+        "connections": {"default": url},
+        "apps": {
+            APP_LABEL: {
+                "models": [MODELS_MODULE],
+                "default_connection": "default",
+                "migrations": MIGRATIONS_MODULE,
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def init_db(settings: Settings) -> None:
+    await Tortoise.init(config=tortoise_config(settings))
+
+
+async def close_db() -> None:
+    await Tortoise.close_connections()
+
+
+@asynccontextmanager
+async def database(settings: Settings) -> AsyncIterator[None]:
+    """Open Tortoise for the block and always close it (an open aiosqlite thread keeps a
+    process alive)."""
+    await init_db(settings)
+    try:
+        yield
+    finally:
+        await close_db()
+
+
+def connection() -> BaseDBAsyncClient:
+    return connections.get("default")
+
+
+def is_postgres(conn: BaseDBAsyncClient | None = None) -> bool:
+    return (conn or connection()).capabilities.dialect == "postgres"
+
+
+async def pending_migrations() -> list[str]:
+    """Names of the migrations not yet applied to the open database."""
+    executor = MigrationExecutor(connection(), {APP_LABEL: tortoise_config_app()})
+    plan = await executor.plan(None)
+    return [f"{step.migration.app_label}.{step.migration.name}" for step in plan if not step.backward]
+
+
+def tortoise_config_app() -> dict[str, Any]:
+    return {"models": [MODELS_MODULE], "default_connection": "default", "migrations": MIGRATIONS_MODULE}
+
+
+async def apply_migrations(settings: Settings) -> list[str]:
+    """Apply every pending migration; returns what was applied."""
+    from tortoise.migrations.api import migrate
+
+    applied: list[str] = []
+
+    def progress(event: str, app_label: str, name: str) -> None:
+        if event == "apply_done":
+            applied.append(f"{app_label}.{name}")
+
+    try:
+        await migrate(config=tortoise_config(settings), progress=progress)
+    finally:
+        await close_db()
+    return applied
+
+
+async def bulk_insert(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Insert many rows in one round trip: COPY on PostgreSQL, executemany on SQLite."""
+    if not rows:
+        return
+    conn = connection()
+    if is_postgres(conn):
+        async with conn.acquire_connection() as raw:
+            await raw.copy_records_to_table(table, records=rows, columns=list(columns))
+        return
+    placeholders = ", ".join("?" for _ in columns)
+    sql = f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES ({placeholders})'
+    await conn.execute_many(sql, [list(r) for r in rows])

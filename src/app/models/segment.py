@@ -1,0 +1,66 @@
+"""Saved segments (the six defaults and custom ones), their daily counts, and bulk jobs."""
+
+from tortoise import fields
+from tortoise.models import Model
+
+from app.models.account import Account
+from app.models.enums import DefaultSegment, JobStatus, SegmentKind
+
+
+class Segment(Model):
+    id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="segments", on_delete=fields.CASCADE
+    )
+    name = fields.CharField(max_length=200)
+    name_lower = fields.CharField(max_length=200)
+    description = fields.TextField(null=True)
+    kind = fields.CharEnumField(SegmentKind, max_length=10, default=SegmentKind.CUSTOM)
+    default_key = fields.CharEnumField(DefaultSegment, max_length=20, null=True)
+    # Canonical filter JSON (app.filters.codec); null for the defaults, whose rules live in code.
+    filter_json = fields.TextField(null=True)
+    cached_count = fields.BigIntField(null=True)
+    count_computed_at = fields.DatetimeField(null=True)
+    count_stale = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "segments"
+        unique_together = (("account_id", "name_lower"), ("account_id", "default_key"))
+
+
+class SegmentCountSnapshot(Model):
+    id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="segment_snapshots", on_delete=fields.CASCADE
+    )
+    segment: fields.ForeignKeyRelation[Segment] = fields.ForeignKeyField(
+        "models.Segment", related_name="snapshots", on_delete=fields.CASCADE
+    )
+    day = fields.DateField()
+    count = fields.BigIntField()
+
+    class Meta:
+        table = "segment_count_snapshots"
+        unique_together = (("account_id", "segment_id", "day"),)
+
+
+class BulkJob(Model):
+    id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="bulk_jobs", on_delete=fields.CASCADE
+    )
+    kind = fields.CharField(max_length=50)
+    status = fields.CharEnumField(JobStatus, max_length=10, default=JobStatus.QUEUED)
+    params = fields.JSONField(default=dict)
+    processed = fields.BigIntField(default=0)
+    total = fields.BigIntField(null=True)
+    error = fields.TextField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    started_at = fields.DatetimeField(null=True)
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "bulk_jobs"
+        indexes = (("account_id", "status", "created_at"),)

@@ -1,0 +1,79 @@
+"""One typed settings object, read from the environment. The defaults are the embedded mode."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+DEFAULT_DATABASE_URL = "sqlite://segments.sqlite3"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the service cannot run with."""
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be true or false, not {raw!r}")
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, not {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    environment: Literal["development", "production"] = "development"
+    graphiql: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8000
+    statement_timeout_ms: int = 10_000
+    log_level: str = "INFO"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgres://", "postgresql://"))
+
+    @property
+    def task_mode(self) -> Literal["inprocess", "celery"]:
+        """Without Redis, background work runs in the API process (the embedded mode)."""
+        return "celery" if self.redis_url else "inprocess"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        database_url = env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+        if not database_url.startswith(("sqlite://", "postgres://", "postgresql://")):
+            raise SettingsError(
+                "DATABASE_URL must start with sqlite://, postgres:// or postgresql://"
+            )
+        environment = env.get("SEGMENTS_ENV", "development")
+        if environment not in ("development", "production"):
+            raise SettingsError(f"SEGMENTS_ENV must be development or production, not {environment!r}")
+        return cls(
+            database_url=database_url,
+            redis_url=env.get("REDIS_URL") or None,
+            environment=environment,  # type: ignore[arg-type]
+            graphiql=_flag(env, "SEGMENTS_GRAPHIQL", environment == "development"),
+            host=env.get("SEGMENTS_HOST", "127.0.0.1"),
+            port=_int(env, "SEGMENTS_PORT", 8000),
+            statement_timeout_ms=_int(env, "SEGMENTS_STATEMENT_TIMEOUT_MS", 10_000),
+            log_level=env.get("SEGMENTS_LOG_LEVEL", "INFO").upper(),
+        )
