@@ -36,7 +36,9 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
 
 
 async def init_db(settings: Settings) -> None:
-    await Tortoise.init(config=tortoise_config(settings))
+    # Global fallback: the ASGI lifespan and the request tasks run in different contexts, and
+    # Tortoise 1.x keeps its state in a context variable.
+    await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
 
 
 async def close_db() -> None:

@@ -1,0 +1,68 @@
+"""Bearer tokens: `sgt_<key>_<secret>`. The key finds the row; only sha256(secret) is stored and
+it is compared in constant time. Knows nothing of GraphQL."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from app.models import Account, ApiToken
+
+PREFIX = "sgt"
+_KEY_BYTES = 9  # 12 url-safe characters
+_SECRET_BYTES = 32
+
+
+@dataclass(frozen=True)
+class NewToken:
+    key: str
+    secret_hash: str
+    token: str  # shown once, never stored
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_token() -> NewToken:
+    # token_hex keeps "_" out of the parts, so the token splits unambiguously.
+    key = secrets.token_hex(_KEY_BYTES)
+    secret = secrets.token_urlsafe(_SECRET_BYTES).replace("_", "-")
+    return NewToken(key=key, secret_hash=hash_secret(secret), token=f"{PREFIX}_{key}_{secret}")
+
+
+def split_token(token: str) -> tuple[str, str] | None:
+    parts = token.strip().split("_")
+    if len(parts) != 3 or parts[0] != PREFIX or not parts[1] or not parts[2]:
+        return None
+    return parts[1], parts[2]
+
+
+async def authenticate(token: str | None) -> Account | None:
+    """The account a bearer token acts for, or None for a missing, malformed, unknown or revoked
+    token."""
+    if not token:
+        return None
+    parts = split_token(token)
+    if parts is None:
+        return None
+    key, secret = parts
+    row = await ApiToken.filter(key=key, revoked_at=None).select_related("account").first()
+    if row is None:
+        # Spend the same hashing work as a hit, so timing tells nothing about which keys exist.
+        hmac.compare_digest(hash_secret(secret), "0" * 64)
+        return None
+    if not hmac.compare_digest(hash_secret(secret), row.secret_hash):
+        return None
+    return row.account
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()

@@ -1,0 +1,87 @@
+"""Accounts: creation with their six default segments, API tokens, engagement settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tortoise.transactions import in_transaction
+
+from app.auth import new_token
+from app.models import Account, ApiToken, Segment
+from app.models.enums import DefaultSegment, SegmentKind
+from app.services.errors import DomainError, ErrorCode
+
+DEFAULT_SEGMENT_NAMES: dict[DefaultSegment, str] = {
+    DefaultSegment.ALL_CONTACTS: "All Contacts",
+    DefaultSegment.CUSTOMERS: "Customers",
+    DefaultSegment.SUBSCRIBED: "Subscribed",
+    DefaultSegment.INACTIVE: "Inactive",
+    DefaultSegment.HARD_BOUNCED: "Hard Bounced",
+    DefaultSegment.EXCLUDED: "Excluded",
+}
+
+
+@dataclass(frozen=True)
+class CreatedAccount:
+    account: Account
+    token: str
+
+
+async def create_account(name: str, token_name: str = "default") -> CreatedAccount:
+    """A new account with its default segments and one API token (returned once)."""
+    name = name.strip()
+    if not name:
+        raise DomainError(ErrorCode.REQUIRED, "An account needs a name.", ("name",))
+    if len(name) > 200:
+        raise DomainError(ErrorCode.TOO_LONG, "Account names are at most 200 characters.", ("name",))
+    async with in_transaction():
+        account = await Account.create(name=name)
+        await Segment.bulk_create(
+            [
+                Segment(
+                    account=account,
+                    name=label,
+                    name_lower=label.lower(),
+                    kind=SegmentKind.DEFAULT,
+                    default_key=key,
+                )
+                for key, label in DEFAULT_SEGMENT_NAMES.items()
+            ]
+        )
+        token = await issue_token(account, token_name)
+    return CreatedAccount(account=account, token=token)
+
+
+async def issue_token(account: Account, name: str = "default") -> str:
+    fresh = new_token()
+    await ApiToken.create(account=account, key=fresh.key, secret_hash=fresh.secret_hash, name=name)
+    return fresh.token
+
+
+async def update_settings(
+    account: Account,
+    *,
+    inactivity_days: int | None = None,
+    soft_bounce_threshold: int | None = None,
+    unengaged_send_threshold: int | None = None,
+) -> Account:
+    bounds = {
+        "inactivity_days": (inactivity_days, 1, 3650),
+        "soft_bounce_threshold": (soft_bounce_threshold, 1, 1000),
+        "unengaged_send_threshold": (unengaged_send_threshold, 1, 10000),
+    }
+    changed: list[str] = []
+    for field_name, (value, low, high) in bounds.items():
+        if value is None:
+            continue
+        if not low <= value <= high:
+            raise DomainError(
+                ErrorCode.OUT_OF_RANGE,
+                f"{field_name} must be between {low} and {high}.",
+                ("input", field_name),
+            )
+        setattr(account, field_name, value)
+        changed.append(field_name)
+    if changed:
+        await account.save(update_fields=changed)
+    return account

@@ -1,0 +1,298 @@
+"""Contacts: upsert by email (case-insensitive), tag and untag."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import Enum
+from typing import Any, Literal
+
+from tortoise.transactions import in_transaction
+
+from app.models import Account, Contact, ContactTag, Tag
+from app.models.enums import EmailRisk, SubscriptionStatus, UnsubscribeReason
+from app.services.batch import (
+    BatchResult,
+    check_size,
+    check_text,
+    normalize_email,
+    parse_enum,
+    utcnow,
+    validate_all,
+)
+from app.services.errors import DomainError, ErrorCode, ItemError, ItemInvalid
+
+MAX_TAG_LENGTH = 200
+MAX_CUSTOM_KEY_LENGTH = 100
+
+
+class _Unset(Enum):
+    UNSET = "UNSET"
+
+
+UNSET = _Unset.UNSET
+Unset = Literal[_Unset.UNSET]
+
+
+@dataclass
+class ContactData:
+    """One contact to create or update. UNSET leaves a stored value alone; None clears it."""
+
+    email: str
+    first_name: str | None | Unset = UNSET
+    last_name: str | None | Unset = UNSET
+    subscription_status: SubscriptionStatus | str | Unset = UNSET
+    unsubscribe_reason: UnsubscribeReason | str | None | Unset = UNSET
+    email_risk: EmailRisk | str | Unset = UNSET
+    birth_date: date | None | Unset = UNSET
+    country: str | None | Unset = UNSET
+    # Merged into the stored object; a key given as null is removed.
+    custom_fields: dict[str, Any] | Unset = UNSET
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _CleanContact:
+    email: str
+    email_lower: str
+    values: dict[str, Any]
+    custom_fields: dict[str, Any] | None
+    tags: list[str]
+
+
+def clean_tag_names(names: Iterable[str], field_name: str = "tags") -> list[str]:
+    """Trimmed, non-empty, case-insensitively unique tag names, first spelling kept."""
+    seen: dict[str, str] = {}
+    for raw in names:
+        name = raw.strip()
+        if not name:
+            raise ItemInvalid(field_name, "Tag names may not be empty.", ErrorCode.REQUIRED)
+        if len(name) > MAX_TAG_LENGTH:
+            raise ItemInvalid(
+                field_name, f"Tag names are at most {MAX_TAG_LENGTH} characters.", ErrorCode.TOO_LONG
+            )
+        seen.setdefault(name.lower(), name)
+    return list(seen.values())
+
+
+def _clean(item: ContactData) -> _CleanContact:
+    email = normalize_email(item.email)
+    values: dict[str, Any] = {}
+    for name, limit in (("first_name", 200), ("last_name", 200), ("country", 100)):
+        raw = getattr(item, name)
+        if raw is not UNSET:
+            values[name] = check_text(raw, name, limit) or None
+    status: SubscriptionStatus | None = None
+    if item.subscription_status is not UNSET:
+        status = parse_enum(SubscriptionStatus, item.subscription_status, "subscription_status")
+        values["subscription_status"] = status
+    if item.unsubscribe_reason is not UNSET and item.unsubscribe_reason is not None:
+        reason = parse_enum(UnsubscribeReason, item.unsubscribe_reason, "unsubscribe_reason")
+        if status is not None and status is not SubscriptionStatus.UNSUBSCRIBED:
+            raise ItemInvalid(
+                "unsubscribe_reason",
+                "An unsubscribe reason only goes with subscriptionStatus UNSUBSCRIBED.",
+            )
+        values["unsubscribe_reason"] = reason
+    if item.email_risk is not UNSET:
+        values["email_risk"] = parse_enum(EmailRisk, item.email_risk, "email_risk")
+    if item.birth_date is not UNSET:
+        if item.birth_date is not None and item.birth_date > utcnow().date():
+            raise ItemInvalid("birth_date", "A birth date can't be in the future.")
+        values["birth_date"] = item.birth_date
+    custom: dict[str, Any] | None = None
+    if item.custom_fields is not UNSET:
+        if not isinstance(item.custom_fields, dict):
+            raise ItemInvalid("custom_fields", "Custom fields must be a JSON object.")
+        for key in item.custom_fields:
+            if not isinstance(key, str) or not key.strip() or len(key) > MAX_CUSTOM_KEY_LENGTH:
+                raise ItemInvalid(
+                    "custom_fields",
+                    f"Custom field names are 1 to {MAX_CUSTOM_KEY_LENGTH} characters; got {key!r}.",
+                )
+        custom = dict(item.custom_fields)
+    return _CleanContact(email, email.lower(), values, custom, clean_tag_names(item.tags))
+
+
+def _apply(contact: Contact, clean: _CleanContact, now: datetime) -> None:
+    """Set the given profile fields, keeping the subscription bookkeeping consistent. Checks
+    before it changes anything, so a rejected item leaves the contact as it was."""
+    values = dict(clean.values)
+    status = values.pop("subscription_status", None)
+    reason = values.pop("unsubscribe_reason", None)
+    effective = status or contact.subscription_status
+    if reason is not None and effective is not SubscriptionStatus.UNSUBSCRIBED:
+        raise ItemInvalid(
+            "unsubscribe_reason", "An unsubscribe reason only goes with an unsubscribed contact."
+        )
+    for name, value in values.items():
+        setattr(contact, name, value)
+    if status is not None and status is not contact.subscription_status:
+        contact.subscription_status = status
+        contact.unsubscribe_reason = None
+        if status is SubscriptionStatus.SUBSCRIBED:
+            contact.subscribed_at = now
+        else:
+            # Inactive and Excluded are subscriber views: leaving the list leaves them.
+            contact.is_inactive = False
+            contact.is_excluded = False
+        if status is SubscriptionStatus.UNSUBSCRIBED:
+            contact.unsubscribe_reason = UnsubscribeReason.MANUAL
+    if reason is not None:
+        contact.unsubscribe_reason = reason
+    if clean.custom_fields is not None:
+        merged = dict(contact.custom_fields or {})
+        for key, value in clean.custom_fields.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        contact.custom_fields = merged
+
+
+_PROFILE_FIELDS = [
+    "email",
+    "first_name",
+    "last_name",
+    "subscription_status",
+    "subscribed_at",
+    "unsubscribe_reason",
+    "email_risk",
+    "is_inactive",
+    "is_excluded",
+    "birth_date",
+    "country",
+    "custom_fields",
+    "updated_at",
+]
+
+
+async def upsert_contacts(
+    account: Account, items: Sequence[ContactData], now: datetime | None = None
+) -> BatchResult[Contact]:
+    """Create or update contacts by email, in input order; an email given twice is merged."""
+    check_size(items)
+    now = now or utcnow()
+    result: BatchResult[Contact] = BatchResult()
+    valid = validate_all(items, _clean, result.errors)
+    if not valid:
+        return result
+    async with in_transaction():
+        emails = {clean.email_lower for _, clean in valid}
+        existing = {
+            c.email_lower: c
+            for c in await Contact.filter(account=account, email_lower__in=emails).select_for_update()
+        }
+        new: dict[str, Contact] = {}
+        order: list[str] = []
+        tags_by_email: dict[str, list[str]] = {}
+        for index, clean in valid:
+            contact = existing.get(clean.email_lower) or new.get(clean.email_lower)
+            if contact is None:
+                contact = Contact(
+                    account=account,
+                    email=clean.email,
+                    email_lower=clean.email_lower,
+                    custom_fields={},
+                    created_at=now,
+                    updated_at=now,
+                )
+                new[clean.email_lower] = contact
+            try:
+                _apply(contact, clean, now)
+            except ItemInvalid as exc:
+                result.errors.append(ItemError(index, exc.field, exc.message, exc.code))
+                if contact.email_lower not in tags_by_email:
+                    new.pop(clean.email_lower, None)
+                continue
+            if clean.email_lower not in tags_by_email:
+                order.append(clean.email_lower)
+            tags_by_email.setdefault(clean.email_lower, []).extend(clean.tags)
+        if new:
+            await Contact.bulk_create(list(new.values()), batch_size=500)
+        if existing:
+            for contact in existing.values():
+                contact.updated_at = now
+            await Contact.bulk_update(list(existing.values()), _PROFILE_FIELDS, batch_size=500)
+        saved = {
+            c.email_lower: c
+            for c in await Contact.filter(account=account, email_lower__in=emails)
+        }
+        links: dict[int, list[str]] = {
+            saved[e].id: names for e, names in tags_by_email.items() if names and e in saved
+        }
+        await _link_tags(account, links)
+    result.items = [saved[e] for e in order if e in saved]
+    result.errors.sort(key=lambda err: err.index)
+    return result
+
+
+async def ensure_tags(account: Account, names: Iterable[str]) -> dict[str, Tag]:
+    """The account's tags for these names (by lower-cased name), creating the missing ones."""
+    wanted = {name.lower(): name for name in names}
+    if not wanted:
+        return {}
+    found = {t.name_lower: t for t in await Tag.filter(account=account, name_lower__in=list(wanted))}
+    missing = [
+        Tag(account=account, name=name, name_lower=lower)
+        for lower, name in wanted.items()
+        if lower not in found
+    ]
+    if missing:
+        await Tag.bulk_create(missing, ignore_conflicts=True)
+        found = {
+            t.name_lower: t for t in await Tag.filter(account=account, name_lower__in=list(wanted))
+        }
+    return found
+
+
+async def _link_tags(account: Account, names_by_contact: dict[int, list[str]]) -> None:
+    if not names_by_contact:
+        return
+    tags = await ensure_tags(account, (n for names in names_by_contact.values() for n in names))
+    links = [
+        ContactTag(account=account, contact_id=contact_id, tag_id=tags[name.lower()].id)
+        for contact_id, names in names_by_contact.items()
+        for name in {n.lower(): n for n in names}.values()
+    ]
+    await ContactTag.bulk_create(links, batch_size=1000, ignore_conflicts=True)
+
+
+async def tag_contacts(
+    account: Account,
+    contact_ids: Sequence[int],
+    add: Sequence[str] = (),
+    remove: Sequence[str] = (),
+) -> list[Contact]:
+    """Add and remove tags on the given contacts. Every id must be one of the account's."""
+    check_size(contact_ids)
+    try:
+        add_names = clean_tag_names(add, "add")
+        remove_names = clean_tag_names(remove, "remove")
+    except ItemInvalid as exc:
+        raise DomainError(exc.code, exc.message, (exc.field or "add",)) from None
+    both = {n.lower() for n in add_names} & {n.lower() for n in remove_names}
+    if both:
+        raise DomainError(
+            ErrorCode.INVALID,
+            f"A tag can't be both added and removed: {', '.join(sorted(both))}.",
+            ("remove",),
+        )
+    ids = list(dict.fromkeys(contact_ids))
+    contacts = await Contact.filter(account=account, id__in=ids)
+    if len(contacts) != len(ids):
+        known = {c.id for c in contacts}
+        missing = [i for i in ids if i not in known]
+        raise DomainError(
+            ErrorCode.NOT_FOUND, f"No contact with id {missing[0]} in this account.", ("ids",)
+        )
+    async with in_transaction():
+        await _link_tags(account, {c.id: add_names for c in contacts} if add_names else {})
+        if remove_names:
+            tag_ids = await Tag.filter(
+                account=account, name_lower__in=[n.lower() for n in remove_names]
+            ).values_list("id", flat=True)
+            await ContactTag.filter(account=account, contact_id__in=ids, tag_id__in=tag_ids).delete()
+    by_id = {c.id: c for c in contacts}
+    return [by_id[i] for i in ids]

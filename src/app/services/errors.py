@@ -1,0 +1,51 @@
+"""Domain errors with a code. The GraphQL layer turns them into `userErrors`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class ErrorCode(str, Enum):
+    INVALID = "INVALID"
+    REQUIRED = "REQUIRED"
+    TOO_LONG = "TOO_LONG"
+    INVALID_EMAIL = "INVALID_EMAIL"
+    TIME_IN_FUTURE = "TIME_IN_FUTURE"
+    NEGATIVE_AMOUNT = "NEGATIVE_AMOUNT"
+    OUT_OF_RANGE = "OUT_OF_RANGE"
+    UNKNOWN_EVENT_KIND = "UNKNOWN_EVENT_KIND"
+    CONTACT_NOT_FOUND = "CONTACT_NOT_FOUND"
+    PRODUCT_NOT_FOUND = "PRODUCT_NOT_FOUND"
+    NOT_FOUND = "NOT_FOUND"
+    BATCH_TOO_LARGE = "BATCH_TOO_LARGE"
+
+
+@dataclass(frozen=True)
+class ItemError:
+    """What is wrong with one item of a batch: `field` is the input's field name (snake_case)."""
+
+    index: int
+    field: str | None
+    message: str
+    code: ErrorCode
+
+
+class DomainError(Exception):
+    """A business failure of a whole call, reported to the caller rather than logged."""
+
+    def __init__(self, code: ErrorCode, message: str, field: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+class ItemInvalid(Exception):
+    """Raised by a per-item check; the batch records it and carries on with the next item."""
+
+    def __init__(self, field: str | None, message: str, code: ErrorCode = ErrorCode.INVALID):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+        self.code = code

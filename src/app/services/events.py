@@ -1,0 +1,201 @@
+"""Email events: recorded once per external id, and summarised on the contact in the same
+transaction, so segment queries never aggregate raw events for these fields."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from tortoise.transactions import in_transaction
+
+from app.models import Account, Contact, EmailEvent
+from app.models.enums import EmailEventKind, SubscriptionStatus, UnsubscribeReason
+from app.services.batch import (
+    BatchResult,
+    check_size,
+    check_text,
+    check_time,
+    normalize_email,
+    parse_enum,
+    utcnow,
+    validate_all,
+)
+from app.services.errors import ErrorCode, ItemError, ItemInvalid
+
+ENGAGEMENT = (EmailEventKind.OPENED, EmailEventKind.CLICKED)
+
+# The contact fields that apply_event may change.
+ENGAGEMENT_FIELDS = [
+    "last_opened_at",
+    "last_clicked_at",
+    "last_engaged_at",
+    "last_sent_at",
+    "sends_since_engagement",
+    "soft_bounces",
+    "last_soft_bounce_at",
+    "hard_bounced_at",
+    "is_hard_bounced",
+    "is_inactive",
+    "is_excluded",
+    "subscription_status",
+    "unsubscribe_reason",
+]
+
+
+@dataclass
+class EventData:
+    email: str
+    kind: EmailEventKind | str
+    occurred_at: datetime
+    campaign: str | None = None
+    external_id: str | None = None
+
+
+@dataclass
+class _CleanEvent:
+    email_lower: str
+    kind: EmailEventKind
+    occurred_at: datetime
+    campaign: str | None
+    external_id: str | None
+
+
+def _later(current: datetime | None, moment: datetime) -> datetime:
+    return moment if current is None or moment > current else current
+
+
+def _after(moment: datetime, reference: datetime | None) -> bool:
+    return reference is None or moment > reference
+
+
+def apply_event(contact: Contact, kind: EmailEventKind, at: datetime) -> None:
+    """One event's effect on the contact's summary fields. Events may arrive out of order:
+    each rule compares with the times already stored rather than assuming `at` is the latest."""
+    if kind is EmailEventKind.SENT:
+        contact.last_sent_at = _later(contact.last_sent_at, at)
+        if _after(at, contact.last_engaged_at):
+            contact.sends_since_engagement += 1
+    elif kind is EmailEventKind.DELIVERED:
+        # The last delivery attempt succeeded: no longer hard bounced.
+        if contact.is_hard_bounced and _after(at, contact.hard_bounced_at):
+            contact.is_hard_bounced = False
+    elif kind in ENGAGEMENT:
+        if kind is EmailEventKind.OPENED:
+            contact.last_opened_at = _later(contact.last_opened_at, at)
+        else:
+            contact.last_clicked_at = _later(contact.last_clicked_at, at)
+        if _after(at, contact.last_engaged_at):
+            contact.last_engaged_at = at
+            contact.sends_since_engagement = 0
+            contact.soft_bounces = 0
+        # Engaging takes a contact out of Inactive and Excluded at once.
+        contact.is_inactive = False
+        contact.is_excluded = False
+        if contact.is_hard_bounced and _after(at, contact.hard_bounced_at):
+            contact.is_hard_bounced = False
+    elif kind is EmailEventKind.BOUNCED_HARD:
+        contact.hard_bounced_at = _later(contact.hard_bounced_at, at)
+        if _after(at, contact.last_engaged_at):
+            contact.is_hard_bounced = True
+            _unsubscribe(contact, at, UnsubscribeReason.BOUNCED)
+    elif kind is EmailEventKind.BOUNCED_SOFT:
+        contact.last_soft_bounce_at = _later(contact.last_soft_bounce_at, at)
+        if _after(at, contact.last_engaged_at):
+            contact.soft_bounces += 1
+    elif kind is EmailEventKind.COMPLAINED:
+        _unsubscribe(contact, at, UnsubscribeReason.MARKED_SPAM, override=True)
+    elif kind is EmailEventKind.UNSUBSCRIBED:
+        _unsubscribe(contact, at, UnsubscribeReason.OPTED_OUT)
+
+
+def _unsubscribe(
+    contact: Contact, at: datetime, reason: UnsubscribeReason, *, override: bool = False
+) -> None:
+    # An event from before the latest opt-in doesn't undo that opt-in.
+    if contact.subscribed_at is not None and at < contact.subscribed_at:
+        return
+    if contact.subscription_status is SubscriptionStatus.SUBSCRIBED:
+        contact.subscription_status = SubscriptionStatus.UNSUBSCRIBED
+        contact.unsubscribe_reason = reason
+        contact.is_inactive = False
+        contact.is_excluded = False
+    elif override and contact.subscription_status is SubscriptionStatus.UNSUBSCRIBED:
+        contact.unsubscribe_reason = reason
+
+
+def _clean(item: EventData, now: datetime) -> _CleanEvent:
+    email = normalize_email(item.email)
+    kind = parse_enum(EmailEventKind, item.kind, "kind", ErrorCode.UNKNOWN_EVENT_KIND)
+    if item.occurred_at is None:
+        raise ItemInvalid("occurred_at", "occurredAt is required.", ErrorCode.REQUIRED)
+    occurred = check_time(item.occurred_at, "occurred_at", now)
+    campaign = check_text(item.campaign, "campaign", 200) or None
+    external_id = check_text(item.external_id, "external_id", 200) or None
+    return _CleanEvent(email.lower(), kind, occurred, campaign, external_id)
+
+
+async def record_events(
+    account: Account, items: Sequence[EventData], now: datetime | None = None
+) -> BatchResult[EmailEvent]:
+    """Store the events and update their contacts; an already recorded external id (in the
+    database or earlier in the batch) is counted as a duplicate and has no effect."""
+    check_size(items)
+    now = now or utcnow()
+    result: BatchResult[EmailEvent] = BatchResult()
+    valid = validate_all(items, lambda item: _clean(item, now), result.errors)
+    if not valid:
+        return result
+    async with in_transaction():
+        # Row locks (PostgreSQL) keep concurrent batches for one contact from losing updates.
+        contacts = {
+            c.email_lower: c
+            for c in await Contact.filter(
+                account=account, email_lower__in={e.email_lower for _, e in valid}
+            ).select_for_update()
+        }
+        wanted_ids = [e.external_id for _, e in valid if e.external_id]
+        seen: set[str] = set()
+        if wanted_ids:
+            seen = set(
+                await EmailEvent.filter(account=account, external_id__in=wanted_ids).values_list(
+                    "external_id", flat=True
+                )
+            )
+        fresh: list[tuple[Contact, _CleanEvent]] = []
+        for index, event in valid:
+            contact = contacts.get(event.email_lower)
+            if contact is None:
+                result.errors.append(
+                    ItemError(index, "email", "No contact with this email; create it first.",
+                              ErrorCode.CONTACT_NOT_FOUND)
+                )
+                continue
+            if event.external_id is not None:
+                if event.external_id in seen:
+                    result.duplicates += 1
+                    continue
+                seen.add(event.external_id)
+            fresh.append((contact, event))
+        result.errors.sort(key=lambda err: err.index)
+        if not fresh:
+            return result
+        rows = [
+            EmailEvent(
+                account=account,
+                contact_id=contact.id,
+                kind=event.kind,
+                campaign=event.campaign,
+                occurred_at=event.occurred_at,
+                external_id=event.external_id,
+            )
+            for contact, event in fresh
+        ]
+        await EmailEvent.bulk_create(rows, batch_size=500)
+        changed: dict[int, Contact] = {}
+        for contact, event in sorted(fresh, key=lambda pair: pair[1].occurred_at):
+            apply_event(contact, event.kind, event.occurred_at)
+            changed[contact.id] = contact
+        await Contact.bulk_update(list(changed.values()), ENGAGEMENT_FIELDS, batch_size=500)
+    result.items = rows
+    return result
