@@ -57,7 +57,8 @@ async def database(settings: Settings) -> AsyncIterator[None]:
 
 
 def connection() -> BaseDBAsyncClient:
-    return connections.get("default")
+    client: BaseDBAsyncClient = connections.get("default")
+    return client
 
 
 def is_postgres(conn: BaseDBAsyncClient | None = None) -> bool:
@@ -68,11 +69,17 @@ async def pending_migrations() -> list[str]:
     """Names of the migrations not yet applied to the open database."""
     executor = MigrationExecutor(connection(), {APP_LABEL: tortoise_config_app()})
     plan = await executor.plan(None)
-    return [f"{step.migration.app_label}.{step.migration.name}" for step in plan if not step.backward]
+    return [
+        f"{step.migration.app_label}.{step.migration.name}" for step in plan if not step.backward
+    ]
 
 
 def tortoise_config_app() -> dict[str, Any]:
-    return {"models": [MODELS_MODULE], "default_connection": "default", "migrations": MIGRATIONS_MODULE}
+    return {
+        "models": [MODELS_MODULE],
+        "default_connection": "default",
+        "migrations": MIGRATIONS_MODULE,
+    }
 
 
 async def apply_migrations(settings: Settings) -> list[str]:

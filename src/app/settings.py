@@ -66,7 +66,9 @@ class Settings:
             )
         environment = env.get("SEGMENTS_ENV", "development")
         if environment not in ("development", "production"):
-            raise SettingsError(f"SEGMENTS_ENV must be development or production, not {environment!r}")
+            raise SettingsError(
+                f"SEGMENTS_ENV must be development or production, not {environment!r}"
+            )
         return cls(
             database_url=database_url,
             redis_url=env.get("REDIS_URL") or None,

@@ -1,10 +1,13 @@
 """Contacts, with the engagement fields kept denormalised by the ingestion services."""
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
 from app.models.account import Account
 from app.models.enums import EmailRisk, SubscriptionStatus, UnsubscribeReason
+from app.models.fields import nullable_enum
 
 
 class Contact(Model):
@@ -24,7 +27,7 @@ class Contact(Model):
         SubscriptionStatus, max_length=20, default=SubscriptionStatus.NEVER_SUBSCRIBED
     )
     subscribed_at = fields.DatetimeField(null=True)
-    unsubscribe_reason = fields.CharEnumField(UnsubscribeReason, max_length=20, null=True)
+    unsubscribe_reason = nullable_enum(UnsubscribeReason, max_length=20)
     email_risk = fields.CharEnumField(EmailRisk, max_length=20, default=EmailRisk.VALID)
 
     # Stored flags: is_customer follows ownership at once; the others are set by events and
@@ -47,7 +50,7 @@ class Contact(Model):
 
     birth_date = fields.DateField(null=True)
     country = fields.CharField(max_length=100, null=True)
-    custom_fields = fields.JSONField(default=dict)
+    custom_fields: dict[str, Any] = fields.JSONField(default=dict)
 
     class Meta:
         table = "contacts"

@@ -1,28 +1,28 @@
 """Closed sets shared by the models, the services and the API."""
 
-from enum import Enum
+from enum import StrEnum
 
 
-class SubscriptionStatus(str, Enum):
+class SubscriptionStatus(StrEnum):
     SUBSCRIBED = "SUBSCRIBED"
     UNSUBSCRIBED = "UNSUBSCRIBED"
     NEVER_SUBSCRIBED = "NEVER_SUBSCRIBED"
 
 
-class UnsubscribeReason(str, Enum):
+class UnsubscribeReason(StrEnum):
     BOUNCED = "BOUNCED"
     MANUAL = "MANUAL"
     OPTED_OUT = "OPTED_OUT"
     MARKED_SPAM = "MARKED_SPAM"
 
 
-class EmailRisk(str, Enum):
+class EmailRisk(StrEnum):
     VALID = "VALID"
     HIGH_RISK = "HIGH_RISK"
     UNDELIVERABLE = "UNDELIVERABLE"
 
 
-class EmailEventKind(str, Enum):
+class EmailEventKind(StrEnum):
     SENT = "SENT"
     DELIVERED = "DELIVERED"
     OPENED = "OPENED"
@@ -33,22 +33,22 @@ class EmailEventKind(str, Enum):
     UNSUBSCRIBED = "UNSUBSCRIBED"
 
 
-class GrantSource(str, Enum):
+class GrantSource(StrEnum):
     PURCHASE = "PURCHASE"
     GRANT = "GRANT"
 
 
-class ProductKind(str, Enum):
+class ProductKind(StrEnum):
     OFFER = "OFFER"
     COURSE = "COURSE"
 
 
-class SegmentKind(str, Enum):
+class SegmentKind(StrEnum):
     DEFAULT = "DEFAULT"
     CUSTOM = "CUSTOM"
 
 
-class DefaultSegment(str, Enum):
+class DefaultSegment(StrEnum):
     ALL_CONTACTS = "ALL_CONTACTS"
     CUSTOMERS = "CUSTOMERS"
     SUBSCRIBED = "SUBSCRIBED"
@@ -57,7 +57,7 @@ class DefaultSegment(str, Enum):
     EXCLUDED = "EXCLUDED"
 
 
-class JobStatus(str, Enum):
+class JobStatus(StrEnum):
     QUEUED = "QUEUED"
     RUNNING = "RUNNING"
     SUCCEEDED = "SUCCEEDED"

@@ -1,10 +1,13 @@
 """Saved segments (the six defaults and custom ones), their daily counts, and bulk jobs."""
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
 from app.models.account import Account
 from app.models.enums import DefaultSegment, JobStatus, SegmentKind
+from app.models.fields import nullable_enum
 
 
 class Segment(Model):
@@ -16,7 +19,7 @@ class Segment(Model):
     name_lower = fields.CharField(max_length=200)
     description = fields.TextField(null=True)
     kind = fields.CharEnumField(SegmentKind, max_length=10, default=SegmentKind.CUSTOM)
-    default_key = fields.CharEnumField(DefaultSegment, max_length=20, null=True)
+    default_key = nullable_enum(DefaultSegment, max_length=20)
     # Canonical filter JSON (app.filters.codec); null for the defaults, whose rules live in code.
     filter_json = fields.TextField(null=True)
     cached_count = fields.BigIntField(null=True)
@@ -53,7 +56,7 @@ class BulkJob(Model):
     )
     kind = fields.CharField(max_length=50)
     status = fields.CharEnumField(JobStatus, max_length=10, default=JobStatus.QUEUED)
-    params = fields.JSONField(default=dict)
+    params: dict[str, Any] = fields.JSONField(default=dict)
     processed = fields.BigIntField(default=0)
     total = fields.BigIntField(null=True)
     error = fields.TextField(null=True)

@@ -27,13 +27,15 @@ class CreatedAccount:
     token: str
 
 
-async def create_account(name: str, token_name: str = "default") -> CreatedAccount:
+async def create_account(name: str, label: str = "default") -> CreatedAccount:
     """A new account with its default segments and one API token (returned once)."""
     name = name.strip()
     if not name:
         raise DomainError(ErrorCode.REQUIRED, "An account needs a name.", ("name",))
     if len(name) > 200:
-        raise DomainError(ErrorCode.TOO_LONG, "Account names are at most 200 characters.", ("name",))
+        raise DomainError(
+            ErrorCode.TOO_LONG, "Account names are at most 200 characters.", ("name",)
+        )
     async with in_transaction():
         account = await Account.create(name=name)
         await Segment.bulk_create(
@@ -48,7 +50,7 @@ async def create_account(name: str, token_name: str = "default") -> CreatedAccou
                 for key, label in DEFAULT_SEGMENT_NAMES.items()
             ]
         )
-        token = await issue_token(account, token_name)
+        token = await issue_token(account, label)
     return CreatedAccount(account=account, token=token)
 
 

@@ -57,11 +57,15 @@ def normalize_email(raw: str, field_name: str = "email") -> str:
     if not email:
         raise ItemInvalid(field_name, "Email is required.", ErrorCode.REQUIRED)
     if len(email) > 320 or not _EMAIL.match(email):
-        raise ItemInvalid(field_name, f"{raw!r} is not a valid email address.", ErrorCode.INVALID_EMAIL)
+        raise ItemInvalid(
+            field_name, f"{raw!r} is not a valid email address.", ErrorCode.INVALID_EMAIL
+        )
     return email
 
 
-def check_text(value: str | None, field_name: str, max_length: int, *, required: bool = False) -> str | None:
+def check_text(
+    value: str | None, field_name: str, max_length: int, *, required: bool = False
+) -> str | None:
     if value is None:
         if required:
             raise ItemInvalid(field_name, f"{field_name} is required.", ErrorCode.REQUIRED)
@@ -94,7 +98,9 @@ def check_time(moment: datetime, field_name: str, now: datetime) -> datetime:
     return moment
 
 
-def parse_enum(enum: type[E], value: E | str, field_name: str, code: ErrorCode = ErrorCode.INVALID) -> E:
+def parse_enum(
+    enum: type[E], value: E | str, field_name: str, code: ErrorCode = ErrorCode.INVALID
+) -> E:
     if isinstance(value, enum):
         return value
     try:

@@ -1,0 +1,59 @@
+"""GraphQL over HTTP: bearer authentication in front of Strawberry's ASGI view."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+from strawberry.asgi import GraphQL
+
+from app.auth import authenticate, bearer_token
+from app.graphql.context import Context
+from app.graphql.schema import schema
+from app.models import Account
+
+
+class GraphQLView(GraphQL[Context, None]):
+    async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
+        account: Account = request.scope["state"]["account"]
+        return Context(request=request, response=response, account=account)
+
+
+def unauthorized(message: str) -> JSONResponse:
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]},
+        status_code=401,
+        headers={"WWW-Authenticate": 'Bearer realm="segments"'},
+    )
+
+
+class AuthenticatedGraphQL:
+    """Answers 401 without a valid token; GraphiQL's page itself needs none."""
+
+    def __init__(self, graphiql: bool) -> None:
+        self.view = GraphQLView(schema, graphql_ide="graphiql" if graphiql else None)
+        self.graphiql = graphiql
+
+    def _is_ide_page(self, request: Request) -> bool:
+        return (
+            self.graphiql
+            and request.method == "GET"
+            and "text/html" in request.headers.get("accept", "")
+            and "query" not in request.query_params
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        if not self._is_ide_page(request):
+            token = bearer_token(request.headers.get("authorization"))
+            if token is None:
+                await unauthorized("Authentication required: send Authorization: Bearer <token>.")(
+                    scope, receive, send
+                )
+                return
+            account = await authenticate(token)
+            if account is None:
+                await unauthorized("The token is invalid or revoked.")(scope, receive, send)
+                return
+            scope.setdefault("state", {})["account"] = account
+        await self.view(scope, receive, send)

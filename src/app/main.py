@@ -1,0 +1,54 @@
+"""create_app(): the Starlette application, its routes and its lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from app.db import close_db, init_db, pending_migrations
+from app.graphql.view import AuthenticatedGraphQL
+from app.health import healthz, readyz
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class UnmigratedDatabase(RuntimeError):
+    pass
+
+
+def migrate_hint(pending: list[str]) -> str:
+    return (
+        f"The database has {len(pending)} unapplied migration(s) ({', '.join(pending)}). "
+        "Run `segments migrate` first."
+    )
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await init_db(settings)
+        try:
+            pending = await pending_migrations()
+            if pending:
+                raise UnmigratedDatabase(migrate_hint(pending))
+            yield
+        finally:
+            await close_db()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", AuthenticatedGraphQL(settings.graphiql), methods=["GET", "POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    return app
