@@ -40,13 +40,13 @@ class ContactData:
     """One contact to create or update. UNSET leaves a stored value alone; None clears it."""
 
     email: str
-    first_name: str | None | Unset = UNSET
-    last_name: str | None | Unset = UNSET
+    first_name: str | Unset | None = UNSET
+    last_name: str | Unset | None = UNSET
     subscription_status: SubscriptionStatus | str | Unset = UNSET
-    unsubscribe_reason: UnsubscribeReason | str | None | Unset = UNSET
+    unsubscribe_reason: UnsubscribeReason | str | Unset | None = UNSET
     email_risk: EmailRisk | str | Unset = UNSET
-    birth_date: date | None | Unset = UNSET
-    country: str | None | Unset = UNSET
+    birth_date: date | Unset | None = UNSET
+    country: str | Unset | None = UNSET
     # Merged into the stored object; a key given as null is removed.
     custom_fields: dict[str, Any] | Unset = UNSET
     tags: list[str] = field(default_factory=list)
@@ -70,7 +70,9 @@ def clean_tag_names(names: Iterable[str], field_name: str = "tags") -> list[str]
             raise ItemInvalid(field_name, "Tag names may not be empty.", ErrorCode.REQUIRED)
         if len(name) > MAX_TAG_LENGTH:
             raise ItemInvalid(
-                field_name, f"Tag names are at most {MAX_TAG_LENGTH} characters.", ErrorCode.TOO_LONG
+                field_name,
+                f"Tag names are at most {MAX_TAG_LENGTH} characters.",
+                ErrorCode.TOO_LONG,
             )
         seen.setdefault(name.lower(), name)
     return list(seen.values())
@@ -182,7 +184,9 @@ async def upsert_contacts(
         emails = {clean.email_lower for _, clean in valid}
         existing = {
             c.email_lower: c
-            for c in await Contact.filter(account=account, email_lower__in=emails).select_for_update()
+            for c in await Contact.filter(
+                account=account, email_lower__in=emails
+            ).select_for_update()
         }
         new: dict[str, Contact] = {}
         order: list[str] = []
@@ -216,8 +220,7 @@ async def upsert_contacts(
                 contact.updated_at = now
             await Contact.bulk_update(list(existing.values()), _PROFILE_FIELDS, batch_size=500)
         saved = {
-            c.email_lower: c
-            for c in await Contact.filter(account=account, email_lower__in=emails)
+            c.email_lower: c for c in await Contact.filter(account=account, email_lower__in=emails)
         }
         links: dict[int, list[str]] = {
             saved[e].id: names for e, names in tags_by_email.items() if names and e in saved
@@ -233,7 +236,9 @@ async def ensure_tags(account: Account, names: Iterable[str]) -> dict[str, Tag]:
     wanted = {name.lower(): name for name in names}
     if not wanted:
         return {}
-    found = {t.name_lower: t for t in await Tag.filter(account=account, name_lower__in=list(wanted))}
+    found = {
+        t.name_lower: t for t in await Tag.filter(account=account, name_lower__in=list(wanted))
+    }
     missing = [
         Tag(account=account, name=name, name_lower=lower)
         for lower, name in wanted.items()
@@ -293,6 +298,8 @@ async def tag_contacts(
             tag_ids = await Tag.filter(
                 account=account, name_lower__in=[n.lower() for n in remove_names]
             ).values_list("id", flat=True)
-            await ContactTag.filter(account=account, contact_id__in=ids, tag_id__in=tag_ids).delete()
+            await ContactTag.filter(
+                account=account, contact_id__in=ids, tag_id__in=tag_ids
+            ).delete()
     by_id = {c.id: c for c in contacts}
     return [by_id[i] for i in ids]

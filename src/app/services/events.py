@@ -157,18 +157,21 @@ async def record_events(
         wanted_ids = [e.external_id for _, e in valid if e.external_id]
         seen: set[str] = set()
         if wanted_ids:
-            seen = set(
-                await EmailEvent.filter(account=account, external_id__in=wanted_ids).values_list(
-                    "external_id", flat=True
-                )
-            )
+            recorded = await EmailEvent.filter(
+                account=account, external_id__in=wanted_ids
+            ).values_list("external_id", flat=True)
+            seen = {str(external_id) for external_id in recorded}
         fresh: list[tuple[Contact, _CleanEvent]] = []
         for index, event in valid:
             contact = contacts.get(event.email_lower)
             if contact is None:
                 result.errors.append(
-                    ItemError(index, "email", "No contact with this email; create it first.",
-                              ErrorCode.CONTACT_NOT_FOUND)
+                    ItemError(
+                        index,
+                        "email",
+                        "No contact with this email; create it first.",
+                        ErrorCode.CONTACT_NOT_FOUND,
+                    )
                 )
                 continue
             if event.external_id is not None:

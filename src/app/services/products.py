@@ -142,22 +142,29 @@ async def grant_offers(
                 account=account, email_lower__in={g.email_lower for _, g in valid}
             )
         }
-        products = set(
-            await Product.filter(
-                account=account, id__in={g.product_id for _, g in valid}
-            ).values_list("id", flat=True)
-        )
+        product_ids = await Product.filter(
+            account=account, id__in={g.product_id for _, g in valid}
+        ).values_list("id", flat=True)
+        products = {int(str(product_id)) for product_id in product_ids}
         grants: list[_CleanGrant] = []
         for index, grant in valid:
             if grant.email_lower not in contacts:
                 result.errors.append(
-                    ItemError(index, "email", "No contact with this email; create it first.",
-                              ErrorCode.CONTACT_NOT_FOUND)
+                    ItemError(
+                        index,
+                        "email",
+                        "No contact with this email; create it first.",
+                        ErrorCode.CONTACT_NOT_FOUND,
+                    )
                 )
             elif grant.product_id not in products:
                 result.errors.append(
-                    ItemError(index, "product", "No such product in this account.",
-                              ErrorCode.PRODUCT_NOT_FOUND)
+                    ItemError(
+                        index,
+                        "product",
+                        "No such product in this account.",
+                        ErrorCode.PRODUCT_NOT_FOUND,
+                    )
                 )
             else:
                 grants.append(grant)
