@@ -1,0 +1,229 @@
+"""The `segments` command: serve, migrate, create-account, seed-demo, import-csv."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Coroutine, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from app.db import apply_migrations, database, pending_migrations
+from app.main import migrate_hint
+from app.models import Account
+from app.progress import ProgressBar
+from app.settings import Settings, SettingsError
+
+DEMO_ACCOUNT_NAME = "Demo Academy"
+EXIT_USAGE = 2
+
+
+class CommandError(Exception):
+    """A failure to report in one line, without a traceback."""
+
+
+def _print(*lines: str) -> None:
+    for line in lines:
+        print(line, flush=True)
+
+
+async def _migrate(settings: Settings) -> None:
+    applied = await apply_migrations(settings)
+    _print(f"Applied {', '.join(applied)}." if applied else "The database is up to date.")
+
+
+async def _create_account(settings: Settings, name: str) -> None:
+    from app.services.accounts import create_account
+    from app.services.errors import DomainError
+
+    async with database(settings):
+        await _require_migrated(settings)
+        try:
+            created = await create_account(name)
+        except DomainError as exc:
+            raise CommandError(exc.message) from None
+    _print(
+        f"Created account {created.account.name!r} (id {created.account.id}).",
+        "Its API token, shown this once (only a hash is stored):",
+        "",
+        f"    {created.token}",
+    )
+
+
+async def _seed_demo(settings: Settings, contacts: int, name: str, seed: int) -> None:
+    from app.services.accounts import create_account
+    from app.services.demo import seed_demo
+
+    async with database(settings):
+        await _require_migrated(settings)
+        created = await create_account(name)
+        bar = ProgressBar()
+        summary = await seed_demo(created.account, contacts, seed=seed, progress=bar)
+        bar.close()
+    _print(
+        f"Seeded account {name!r} (id {created.account.id}): {summary}.",
+        f"API token (shown once): {created.token}",
+    )
+
+
+async def _import_csv(
+    settings: Settings, path: Path, account_id: int, rejects: Path | None
+) -> None:
+    from app.services.csv_import import CsvFormatError, count_rows, import_csv
+
+    async with database(settings):
+        await _require_migrated(settings)
+        account = await Account.get_or_none(id=account_id)
+        if account is None:
+            raise CommandError(f"No account with id {account_id}.")
+        total = count_rows(path)
+        bar = ProgressBar()
+        try:
+            report = await import_csv(account, path, lambda done: bar("import", done, total))
+        except CsvFormatError as exc:
+            raise CommandError(f"{path}: {exc}") from None
+        bar.close()
+    _print(f"{report.rows} rows read, {report.imported} imported, {len(report.rejected)} rejected.")
+    for row in report.rejected[:20]:
+        _print(f"  line {row.line}: {row.field or 'row'}: {row.message}")
+    if len(report.rejected) > 20:
+        _print(
+            f"  … and {len(report.rejected) - 20} more" + ("" if rejects else " (see --rejects).")
+        )
+    if rejects is not None and report.rejected:
+        with rejects.open("w", encoding="utf-8") as out:
+            out.write("line,field,message\n")
+            for row in report.rejected:
+                message = row.message.replace('"', '""')
+                out.write(f'{row.line},{row.field or ""},"{message}"\n')
+        _print(f"Rejected rows written to {rejects}.")
+
+
+async def _require_migrated(settings: Settings) -> None:
+    pending = await pending_migrations()
+    if pending:
+        raise CommandError(migrate_hint(pending))
+
+
+async def _prepare_serve(settings: Settings, demo: bool, demo_contacts: int) -> str | None:
+    """Migrate the embedded database (PostgreSQL is migrated explicitly, by `segments migrate`),
+    and with --demo make sure the demo account exists; returns a fresh demo token."""
+    if not settings.is_postgres:
+        await apply_migrations(settings)
+    async with database(settings):
+        await _require_migrated(settings)
+        if not demo:
+            return None
+        from app.services.accounts import create_account, issue_token
+        from app.services.demo import seed_demo
+
+        account = await Account.filter(name=DEMO_ACCOUNT_NAME).order_by("id").first()
+        if account is None:
+            created = await create_account(DEMO_ACCOUNT_NAME)
+            bar = ProgressBar()
+            await seed_demo(created.account, demo_contacts, progress=bar)
+            bar.close()
+            return created.token
+        return await issue_token(account, "demo")
+
+
+def _serve(settings: Settings, demo: bool, demo_contacts: int) -> None:
+    import uvicorn
+
+    from app.main import create_app
+
+    token = asyncio.run(_prepare_serve(settings, demo, demo_contacts))
+    url = f"http://{settings.host}:{settings.port}/graphql"
+    if token:
+        _print(
+            "",
+            f"Demo account {DEMO_ACCOUNT_NAME!r} is ready. Its API token (new for this run):",
+            f"    {token}",
+            "",
+            f'GraphiQL: open {url} and add the header {{"Authorization": "Bearer {token}"}}',
+            "Or from a shell:",
+            f"    curl -s {url} -H 'Authorization: Bearer {token}' \\",
+            "         -H 'Content-Type: application/json' \\",
+            '         -d \'{"query": "{ viewer { name } }"}\'',
+            "",
+        )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        lifespan="on",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="segments", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the API (uvicorn)")
+    serve.add_argument("--host", help="interface to listen on (SEGMENTS_HOST)")
+    serve.add_argument("--port", type=int, help="port (SEGMENTS_PORT)")
+    serve.add_argument("--demo", action="store_true", help="create and seed a demo account first")
+    serve.add_argument("--demo-contacts", type=int, default=5000, metavar="N")
+
+    commands.add_parser("migrate", help="apply the pending database migrations")
+
+    create = commands.add_parser("create-account", help="create an account; prints its token")
+    create.add_argument("name")
+
+    seed = commands.add_parser("seed-demo", help="create a demo account filled with data")
+    seed.add_argument("--contacts", type=int, default=5000, metavar="N")
+    seed.add_argument("--name", default=DEMO_ACCOUNT_NAME)
+    seed.add_argument("--seed", type=int, default=0, help="random seed (same seed, same data)")
+
+    imp = commands.add_parser("import-csv", help="import contacts from a CSV file")
+    imp.add_argument("path", type=Path)
+    imp.add_argument("--account", type=int, required=True, metavar="ID")
+    imp.add_argument("--rejects", type=Path, help="write the rejected rows' errors to this CSV")
+    return parser
+
+
+def _command(args: argparse.Namespace, settings: Settings) -> Coroutine[Any, Any, None]:
+    match args.command:
+        case "migrate":
+            return _migrate(settings)
+        case "create-account":
+            return _create_account(settings, args.name)
+        case "seed-demo":
+            if args.contacts < 1:
+                raise CommandError("--contacts must be at least 1.")
+            return _seed_demo(settings, args.contacts, args.name, args.seed)
+        case "import-csv":
+            if not args.path.is_file():
+                raise CommandError(f"No such file: {args.path}")
+            return _import_csv(settings, args.path, args.account, args.rejects)
+    raise CommandError(f"Unknown command {args.command!r}.")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"segments: {exc}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+    if args.command == "serve":
+        settings = replace(
+            settings, host=args.host or settings.host, port=args.port or settings.port
+        )
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    try:
+        if args.command == "serve":
+            _serve(settings, args.demo, args.demo_contacts)
+        else:
+            asyncio.run(_command(args, settings))
+    except CommandError as exc:
+        print(f"segments: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
