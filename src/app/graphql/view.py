@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
@@ -44,16 +44,17 @@ class AuthenticatedGraphQL:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        if not self._is_ide_page(request):
-            token = bearer_token(request.headers.get("authorization"))
-            if token is None:
-                await unauthorized("Authentication required: send Authorization: Bearer <token>.")(
-                    scope, receive, send
-                )
-                return
-            account = await authenticate(token)
-            if account is None:
-                await unauthorized("The token is invalid or revoked.")(scope, receive, send)
-                return
-            scope.setdefault("state", {})["account"] = account
+        if self._is_ide_page(request):
+            await HTMLResponse(self.view.graphql_ide_html)(scope, receive, send)
+            return
+        token = bearer_token(request.headers.get("authorization"))
+        if token is None:
+            refusal = unauthorized("Authentication required: send Authorization: Bearer <token>.")
+            await refusal(scope, receive, send)
+            return
+        account = await authenticate(token)
+        if account is None:
+            await unauthorized("The token is invalid or revoked.")(scope, receive, send)
+            return
+        scope.setdefault("state", {})["account"] = account
         await self.view(scope, receive, send)
