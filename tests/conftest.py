@@ -123,3 +123,13 @@ async def account(db: str) -> Account:
 @pytest.fixture
 def is_postgres(db: str) -> bool:
     return db.startswith("postgres")
+
+
+@pytest.fixture
+async def empty_postgres(postgres_server: str) -> AsyncIterator[str]:
+    """The URL of a new, empty (unmigrated) PostgreSQL database, dropped after the test."""
+    url = await create_postgres_database(postgres_server, "segments_empty")
+    try:
+        yield url
+    finally:
+        await drop_postgres_database(postgres_server, url)

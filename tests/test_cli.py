@@ -1,0 +1,111 @@
+"""The `segments` command, run as a user runs it: in a subprocess, on its own database."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+TOKEN = re.compile(r"sgt_[0-9a-f]+_[A-Za-z0-9-]+")
+
+
+def segments(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.mark.postgres
+async def test_serve_refuses_an_unmigrated_postgres_then_migrate_fixes_it(
+    empty_postgres: str,
+) -> None:
+    env = {"DATABASE_URL": empty_postgres}
+    refused = segments("serve", "--port", "1", env=env)
+    assert refused.returncode == 1
+    assert "Run `segments migrate`" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+    migrated = segments("migrate", env=env)
+    assert migrated.returncode == 0, migrated.stderr
+    assert "Applied models.0001_initial" in migrated.stdout
+    assert "up to date" in segments("migrate", env=env).stdout
+
+    created = segments("create-account", "Studio One", env=env)
+    assert created.returncode == 0, created.stderr
+    assert TOKEN.search(created.stdout)
+
+
+def test_bad_settings_are_reported_in_one_line(tmp_path: Path) -> None:
+    result = segments("migrate", env={"DATABASE_URL": "mysql://nope"})
+    assert result.returncode == 2
+    assert result.stderr.startswith("segments: DATABASE_URL must start with")
+
+
+def test_import_csv_reports_a_missing_file(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite://{tmp_path / 'db.sqlite3'}"}
+    result = segments("import-csv", str(tmp_path / "missing.csv"), "--account", "1", env=env)
+    assert result.returncode == 1
+    assert "No such file" in result.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def demo_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """`segments serve --demo` on a fresh SQLite file: the README's run command."""
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": f"sqlite://{tmp_path / 'demo.sqlite3'}"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--demo", "--demo-contacts", "200", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    try:
+        token = None
+        deadline = time.monotonic() + 120
+        output: list[str] = []
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            output.append(line)
+            if token is None and (match := TOKEN.search(line)):
+                token = match.group(0)
+            if "Uvicorn running" in line or "Application startup complete" in line:
+                break
+        assert token is not None, "".join(output)
+        yield f"http://127.0.0.1:{port}", token
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_demo_server_answers_viewer_with_the_printed_token(demo_server: tuple[str, str]) -> None:
+    base, token = demo_server
+    query = {"query": "{ viewer { name } }"}
+    answer = httpx.post(f"{base}/graphql", json=query, headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200
+    assert answer.json() == {"data": {"viewer": {"name": "Demo Academy"}}}
+    assert httpx.post(f"{base}/graphql", json=query).status_code == 401
+    ide = httpx.get(f"{base}/graphql", headers={"Accept": "text/html"})
+    assert ide.status_code == 200 and "graphiql" in ide.text.lower()
