@@ -72,18 +72,18 @@ async def update_settings(
         "soft_bounce_threshold": (soft_bounce_threshold, 1, 1000),
         "unengaged_send_threshold": (unengaged_send_threshold, 1, 10000),
     }
-    changed: list[str] = []
-    for field_name, (value, low, high) in bounds.items():
-        if value is None:
-            continue
+    given = {name: value for name, (value, _, _) in bounds.items() if value is not None}
+    # Check everything before changing anything: a refused call leaves the account as it was.
+    for field_name, value in given.items():
+        _, low, high = bounds[field_name]
         if not low <= value <= high:
             raise DomainError(
                 ErrorCode.OUT_OF_RANGE,
                 f"{field_name} must be between {low} and {high}.",
                 ("input", field_name),
             )
+    for field_name, value in given.items():
         setattr(account, field_name, value)
-        changed.append(field_name)
-    if changed:
-        await account.save(update_fields=changed)
+    if given:
+        await account.save(update_fields=list(given))
     return account

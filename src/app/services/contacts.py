@@ -8,6 +8,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any, Literal
 
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from app.models import Account, Contact, ContactTag, Tag
@@ -25,6 +26,8 @@ from app.services.errors import DomainError, ErrorCode, ItemError, ItemInvalid
 
 MAX_TAG_LENGTH = 200
 MAX_CUSTOM_KEY_LENGTH = 100
+# Tries of the upsert transaction when a concurrent call creates one of its emails first.
+_UPSERT_ATTEMPTS = 3
 
 
 class _Unset(Enum):
@@ -180,6 +183,26 @@ async def upsert_contacts(
     valid = validate_all(items, _clean, result.errors)
     if not valid:
         return result
+    checked = list(result.errors)
+    for attempt in range(1, _UPSERT_ATTEMPTS + 1):
+        result.errors = list(checked)
+        try:
+            result.items = await _upsert(account, valid, now, result.errors)
+            break
+        except IntegrityError:
+            # A concurrent call created one of these emails after we looked (PostgreSQL
+            # reports the clash once that call has committed): look again and update it.
+            if attempt == _UPSERT_ATTEMPTS:
+                raise
+    result.errors.sort(key=lambda err: err.index)
+    return result
+
+
+async def _upsert(
+    account: Account, valid: list[tuple[int, _CleanContact]], now: datetime, errors: list[ItemError]
+) -> list[Contact]:
+    """One attempt, in one transaction: the saved contacts in input order; items that
+    `_apply` rejects go to `errors`."""
     async with in_transaction():
         emails = {clean.email_lower for _, clean in valid}
         existing = {
@@ -206,7 +229,7 @@ async def upsert_contacts(
             try:
                 _apply(contact, clean, now)
             except ItemInvalid as exc:
-                result.errors.append(ItemError(index, exc.field, exc.message, exc.code))
+                errors.append(ItemError(index, exc.field, exc.message, exc.code))
                 if contact.email_lower not in tags_by_email:
                     new.pop(clean.email_lower, None)
                 continue
@@ -226,14 +249,15 @@ async def upsert_contacts(
             saved[e].id: names for e, names in tags_by_email.items() if names and e in saved
         }
         await _link_tags(account, links)
-    result.items = [saved[e] for e in order if e in saved]
-    result.errors.sort(key=lambda err: err.index)
-    return result
+    return [saved[e] for e in order if e in saved]
 
 
 async def ensure_tags(account: Account, names: Iterable[str]) -> dict[str, Tag]:
-    """The account's tags for these names (by lower-cased name), creating the missing ones."""
-    wanted = {name.lower(): name for name in names}
+    """The account's tags for these names (by lower-cased name), creating the missing ones;
+    a new tag is named by the first spelling given, as in `clean_tag_names`."""
+    wanted: dict[str, str] = {}
+    for name in names:
+        wanted.setdefault(name.lower(), name)
     if not wanted:
         return {}
     found = {
