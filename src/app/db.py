@@ -8,6 +8,7 @@ from typing import Any
 
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.executor import MigrationExecutor
 
 from app.settings import Settings
@@ -17,12 +18,18 @@ MODELS_MODULE = "app.models"
 MIGRATIONS_MODULE = "app.migrations"
 
 
-def tortoise_config(settings: Settings) -> dict[str, Any]:
-    url = settings.database_url
+def _connection_config(url: str) -> dict[str, Any]:
     if url.startswith("postgresql://"):
         url = "postgres://" + url.removeprefix("postgresql://")
+    config: dict[str, Any] = expand_db_url(url)
+    if config["engine"] == "tortoise.backends.sqlite":
+        config["engine"] = "app.sqlite_backend"  # lower() that agrees with PostgreSQL
+    return config
+
+
+def tortoise_config(settings: Settings) -> dict[str, Any]:
     return {
-        "connections": {"default": url},
+        "connections": {"default": _connection_config(settings.database_url)},
         "apps": {
             APP_LABEL: {
                 "models": [MODELS_MODULE],

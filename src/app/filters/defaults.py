@@ -1,0 +1,26 @@
+"""The six default segments as filters over the contact's fields and stored flags.
+
+The flags themselves (is_inactive, is_hard_bounced, is_excluded) follow the rules in
+app/engagement.py: set at once by events, recomputed nightly.
+"""
+
+from __future__ import annotations
+
+from app.filters import ast
+from app.models.enums import DefaultSegment, SubscriptionStatus
+
+_SUBSCRIBED = ast.SubscriptionStatusIn((SubscriptionStatus.SUBSCRIBED,))
+
+DEFAULT_FILTERS: dict[DefaultSegment, ast.Filter | None] = {
+    DefaultSegment.ALL_CONTACTS: None,
+    DefaultSegment.CUSTOMERS: ast.FlagIs("is_customer", True),
+    DefaultSegment.SUBSCRIBED: _SUBSCRIBED,
+    DefaultSegment.INACTIVE: ast.And((_SUBSCRIBED, ast.FlagIs("is_inactive", True))),
+    DefaultSegment.HARD_BOUNCED: ast.FlagIs("is_hard_bounced", True),
+    DefaultSegment.EXCLUDED: ast.And((_SUBSCRIBED, ast.FlagIs("is_excluded", True))),
+}
+
+
+def default_filter(key: DefaultSegment) -> ast.Filter | None:
+    """None stands for every contact of the account."""
+    return DEFAULT_FILTERS[key]
