@@ -127,8 +127,6 @@ async def test_keyset_pages_walk_every_contact_once(account: Account) -> None:
         assert sorted(seen) == sorted(c.id for c in contacts)
         assert len(seen) == len(set(seen))
         # Paging back from the end gives the same order reversed.
-        back: list[int] = []
-        before = query.Keyset(None if descending else None, 0)
         rows = await query.page(account.id, None, now=NOW, order=order, limit=100)
         last = rows[-1]
         before = query.Keyset(last["sort_value"], last["id"])
