@@ -55,7 +55,9 @@ def redis_server() -> Iterator[str]:
 def probe(url: str, default_port: int, what: str) -> None:
     parsed = urlsplit(url)
     try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), 3):
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or default_port), 3
+        ):
             pass
     except OSError as exc:
         service_missing(what, exc)

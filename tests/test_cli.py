@@ -17,7 +17,9 @@ import pytest
 TOKEN = re.compile(r"sgt_[0-9a-f]+_[A-Za-z0-9-]+")
 
 
-def segments(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def segments(
+    *args: str, env: dict[str, str], timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "app", *args],
         env={**os.environ, **env},
@@ -73,7 +75,17 @@ def demo_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": f"sqlite://{tmp_path / 'demo.sqlite3'}"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--demo", "--demo-contacts", "200", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "serve",
+            "--demo",
+            "--demo-contacts",
+            "200",
+            "--port",
+            str(port),
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -98,6 +110,7 @@ def demo_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+        process.stdout.close()
 
 
 def test_demo_server_answers_viewer_with_the_printed_token(demo_server: tuple[str, str]) -> None:

@@ -207,9 +207,9 @@ async def _upsert(
         emails = {clean.email_lower for _, clean in valid}
         existing = {
             c.email_lower: c
-            for c in await Contact.filter(
-                account=account, email_lower__in=emails
-            ).select_for_update()
+            for c in await Contact.filter(account=account, email_lower__in=emails)
+            .order_by("id")
+            .select_for_update()
         }
         new: dict[str, Contact] = {}
         order: list[str] = []

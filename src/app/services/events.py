@@ -147,13 +147,10 @@ async def record_events(
     if not valid:
         return result
     async with in_transaction():
-        # Row locks (PostgreSQL) keep concurrent batches for one contact from losing updates.
-        contacts = {
-            c.email_lower: c
-            for c in await Contact.filter(
-                account=account, email_lower__in={e.email_lower for _, e in valid}
-            ).select_for_update()
-        }
+        # Row locks (PostgreSQL) keep concurrent batches for one contact from losing updates;
+        # taking them in id order keeps two batches from deadlocking.
+        locked = Contact.filter(account=account, email_lower__in={e.email_lower for _, e in valid})
+        contacts = {c.email_lower: c for c in await locked.order_by("id").select_for_update()}
         wanted_ids = [e.external_id for _, e in valid if e.external_id]
         seen: set[str] = set()
         if wanted_ids:
