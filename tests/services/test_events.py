@@ -424,7 +424,6 @@ async def test_concurrent_deliveries_of_one_webhook_count_once(
 # until the summary can be recomputed from the stored events.
 
 
-@pytest.mark.xfail(strict=True, reason="no last delivery time is stored to compare with")
 async def test_a_late_reported_old_hard_bounce_after_a_newer_delivery(
     account: Account, ann: Contact
 ) -> None:
@@ -435,10 +434,20 @@ async def test_a_late_reported_old_hard_bounce_after_a_newer_delivery(
     assert not stored.is_hard_bounced  # the last delivery attempt succeeded
 
 
-@pytest.mark.xfail(strict=True, reason="sends are counted, not stored with their times")
 async def test_a_late_reported_old_open_after_newer_sends(account: Account, ann: Contact) -> None:
     await record(account, (SENT, at(-2)), (SENT, at(-1)))
 
     stored = await record(account, (OPENED, at(-5)))
 
     assert stored.sends_since_engagement == 2  # both sends came after that open
+
+
+async def test_a_late_reported_old_open_leaves_an_inactive_contact_inactive(
+    account: Account, ann: Contact
+) -> None:
+    await Contact.filter(id=ann.id).update(
+        subscription_status="SUBSCRIBED", subscribed_at=at(-400), is_inactive=True
+    )
+    stored = await record(account, (OPENED, at(-200)))
+
+    assert stored.is_inactive  # that open is outside the 90-day window

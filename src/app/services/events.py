@@ -9,6 +9,7 @@ from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
+from app.engagement import refresh_contacts
 from app.models import Account, Contact, EmailEvent
 from app.models.enums import EmailEventKind, SubscriptionStatus, UnsubscribeReason
 from app.services.batch import (
@@ -197,5 +198,6 @@ async def record_events(
             apply_event(contact, event.kind, event.occurred_at)
             changed[contact.id] = contact
         await Contact.bulk_update(list(changed.values()), ENGAGEMENT_FIELDS, batch_size=500)
+        await refresh_contacts(account, list(changed), now)
     result.items = rows
     return result
