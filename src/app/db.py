@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.executor import MigrationExecutor
+from tortoise.queryset import QuerySet
 
 from app.settings import Settings
 
@@ -118,3 +119,8 @@ async def bulk_insert(table: str, columns: Sequence[str], rows: Sequence[Sequenc
     placeholders = ", ".join("?" for _ in columns)
     sql = f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES ({placeholders})'
     await conn.execute_many(sql, [list(r) for r in rows])
+
+
+async def id_set(query: QuerySet[Any]) -> set[int]:
+    """The primary keys a query selects (values_list's typing can't say they are ints)."""
+    return {int(cast(int, pk)) for pk in await query.values_list("id", flat=True)}

@@ -9,6 +9,7 @@ from datetime import datetime
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from app.db import id_set
 from app.models import Account, Contact, OwnedProduct, Product, Purchase
 from app.models.enums import GrantSource, ProductKind
 from app.services.batch import (
@@ -142,10 +143,9 @@ async def grant_offers(
                 account=account, email_lower__in={g.email_lower for _, g in valid}
             )
         }
-        product_ids = await Product.filter(
-            account=account, id__in={g.product_id for _, g in valid}
-        ).values_list("id", flat=True)
-        products = {int(str(product_id)) for product_id in product_ids}
+        products = await id_set(
+            Product.filter(account=account, id__in={g.product_id for _, g in valid})
+        )
         grants: list[_CleanGrant] = []
         for index, grant in valid:
             if grant.email_lower not in contacts:
