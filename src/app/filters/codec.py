@@ -19,6 +19,7 @@ from app.filters import ast
 from app.filters.errors import FilterError
 from app.filters.ids import from_global_id, to_global_id
 from app.models.enums import EmailEventKind, EmailRisk, SubscriptionStatus
+from app.text import fold
 
 VERSION = 1
 MAX_DAYS = 36_500
@@ -227,7 +228,7 @@ def _tags(data: object, path: Path) -> ast.Filter:
     if not fields:
         raise FilterError(path, "Give at least one of hasAny, hasAll, hasNone.")
     lists = {k: _strings(v, path + (k,)) for k, v in fields.items()}
-    lowered = {k: {name.lower() for name in v} for k, v in lists.items()}
+    lowered = {k: {fold(name) for name in v} for k, v in lists.items()}
     _check_exclusive(lowered, path, "hasAny", "hasAll", "hasNone", "tag")
     return ast.TagMatch(lists.get("hasAny"), lists.get("hasAll"), lists.get("hasNone"))
 

@@ -10,6 +10,7 @@ from app.auth import new_token
 from app.models import Account, ApiToken, Segment
 from app.models.enums import DefaultSegment, SegmentKind
 from app.services.errors import DomainError, ErrorCode
+from app.text import fold
 
 DEFAULT_SEGMENT_NAMES: dict[DefaultSegment, str] = {
     DefaultSegment.ALL_CONTACTS: "All Contacts",
@@ -43,7 +44,7 @@ async def create_account(name: str, label: str = "default") -> CreatedAccount:
                 Segment(
                     account=account,
                     name=label,
-                    name_lower=label.lower(),
+                    name_lower=fold(label),
                     kind=SegmentKind.DEFAULT,
                     default_key=key,
                 )

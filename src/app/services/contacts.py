@@ -23,6 +23,7 @@ from app.services.batch import (
     validate_all,
 )
 from app.services.errors import DomainError, ErrorCode, ItemError, ItemInvalid
+from app.text import fold
 
 MAX_TAG_LENGTH = 200
 MAX_CUSTOM_KEY_LENGTH = 100
@@ -77,7 +78,7 @@ def clean_tag_names(names: Iterable[str], field_name: str = "tags") -> list[str]
                 f"Tag names are at most {MAX_TAG_LENGTH} characters.",
                 ErrorCode.TOO_LONG,
             )
-        seen.setdefault(name.lower(), name)
+        seen.setdefault(fold(name), name)
     return list(seen.values())
 
 
@@ -117,7 +118,7 @@ def _clean(item: ContactData) -> _CleanContact:
                     f"Custom field names are 1 to {MAX_CUSTOM_KEY_LENGTH} characters; got {key!r}.",
                 )
         custom = dict(item.custom_fields)
-    return _CleanContact(email, email.lower(), values, custom, clean_tag_names(item.tags))
+    return _CleanContact(email, fold(email), values, custom, clean_tag_names(item.tags))
 
 
 def _apply(contact: Contact, clean: _CleanContact, now: datetime) -> None:
@@ -257,7 +258,7 @@ async def ensure_tags(account: Account, names: Iterable[str]) -> dict[str, Tag]:
     a new tag is named by the first spelling given, as in `clean_tag_names`."""
     wanted: dict[str, str] = {}
     for name in names:
-        wanted.setdefault(name.lower(), name)
+        wanted.setdefault(fold(name), name)
     if not wanted:
         return {}
     found = {
@@ -281,9 +282,9 @@ async def _link_tags(account: Account, names_by_contact: dict[int, list[str]]) -
         return
     tags = await ensure_tags(account, (n for names in names_by_contact.values() for n in names))
     links = [
-        ContactTag(account=account, contact_id=contact_id, tag_id=tags[name.lower()].id)
+        ContactTag(account=account, contact_id=contact_id, tag_id=tags[fold(name)].id)
         for contact_id, names in names_by_contact.items()
-        for name in {n.lower(): n for n in names}.values()
+        for name in {fold(n): n for n in names}.values()
     ]
     await ContactTag.bulk_create(links, batch_size=1000, ignore_conflicts=True)
 
@@ -301,7 +302,7 @@ async def tag_contacts(
         remove_names = clean_tag_names(remove, "remove")
     except ItemInvalid as exc:
         raise DomainError(exc.code, exc.message, (exc.field or "add",)) from None
-    both = {n.lower() for n in add_names} & {n.lower() for n in remove_names}
+    both = {fold(n) for n in add_names} & {fold(n) for n in remove_names}
     if both:
         raise DomainError(
             ErrorCode.INVALID,
@@ -320,7 +321,7 @@ async def tag_contacts(
         await _link_tags(account, {c.id: add_names for c in contacts} if add_names else {})
         if remove_names:
             tag_ids = await Tag.filter(
-                account=account, name_lower__in=[n.lower() for n in remove_names]
+                account=account, name_lower__in=[fold(n) for n in remove_names]
             ).values_list("id", flat=True)
             await ContactTag.filter(
                 account=account, contact_id__in=ids, tag_id__in=tag_ids

@@ -23,6 +23,7 @@ from app.services.batch import (
     validate_all,
 )
 from app.services.errors import ErrorCode, ItemError, ItemInvalid
+from app.text import fold
 
 ENGAGEMENT = (EmailEventKind.OPENED, EmailEventKind.CLICKED)
 
@@ -133,7 +134,7 @@ def _clean(item: EventData, now: datetime) -> _CleanEvent:
     occurred = check_time(item.occurred_at, "occurred_at", now)
     campaign = check_text(item.campaign, "campaign", 200) or None
     external_id = check_text(item.external_id, "external_id", 200) or None
-    return _CleanEvent(email.lower(), kind, occurred, campaign, external_id)
+    return _CleanEvent(fold(email), kind, occurred, campaign, external_id)
 
 
 async def record_events(

@@ -23,6 +23,7 @@ from app.services.batch import (
     validate_all,
 )
 from app.services.errors import ErrorCode, ItemError, ItemInvalid
+from app.text import fold
 
 DEFAULT_CURRENCY = "USD"
 
@@ -121,7 +122,7 @@ def _clean_grant(item: GrantData, now: datetime) -> _CleanGrant:
         raise ItemInvalid("progress", "Progress is a percentage, 0 to 100.", ErrorCode.OUT_OF_RANGE)
     occurred = check_time(item.occurred_at, "occurred_at", now) if item.occurred_at else now
     return _CleanGrant(
-        email.lower(), item.product_id, source, amount or 0, currency, occurred, item.progress
+        fold(email), item.product_id, source, amount or 0, currency, occurred, item.progress
     )
 
 
