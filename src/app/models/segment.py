@@ -7,7 +7,7 @@ from tortoise.models import Model
 
 from app.models.account import Account
 from app.models.enums import DefaultSegment, JobStatus, SegmentKind
-from app.models.fields import nullable_enum
+from app.models.fields import nullable_enum, nullable_text
 
 
 class Segment(Model):
@@ -17,11 +17,11 @@ class Segment(Model):
     )
     name = fields.CharField(max_length=200)
     name_lower = fields.CharField(max_length=200)
-    description = fields.TextField(null=True)
+    description = nullable_text()
     kind = fields.CharEnumField(SegmentKind, max_length=10, default=SegmentKind.CUSTOM)
     default_key = nullable_enum(DefaultSegment, max_length=20)
     # Canonical filter JSON (app.filters.codec); null for the defaults, whose rules live in code.
-    filter_json = fields.TextField(null=True)
+    filter_json = nullable_text()
     cached_count = fields.BigIntField(null=True)
     count_computed_at = fields.DatetimeField(null=True)
     count_stale = fields.BooleanField(default=True)
@@ -59,7 +59,7 @@ class BulkJob(Model):
     params: dict[str, Any] = fields.JSONField(default=dict)
     processed = fields.BigIntField(default=0)
     total = fields.BigIntField(null=True)
-    error = fields.TextField(null=True)
+    error = nullable_text()
     created_at = fields.DatetimeField(auto_now_add=True)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)

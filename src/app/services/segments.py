@@ -1,0 +1,323 @@
+"""Segments: save, update and delete custom ones; counts (cached, with daily history);
+previews; membership explanations. The six defaults are read-only rows of each account."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from app.engagement import explain_flags
+from app.filters import ast, codec, query
+from app.filters.defaults import default_filter
+from app.filters.errors import FilterError
+from app.filters.validate import segment_references, validate
+from app.models import Account, Contact, Segment, SegmentCountSnapshot
+from app.models.enums import DefaultSegment, SegmentKind
+from app.services.batch import utcnow
+from app.services.errors import DomainError, ErrorCode
+from app.services.tasks import queue
+from app.text import fold
+
+MAX_NAME = 200
+MAX_DESCRIPTION = 2000
+MAX_SAMPLE = 100
+# Rules behind the flag-based default segments, shown in their explanations.
+_RULE_PARTS: dict[DefaultSegment, tuple[str, ...]] = {
+    DefaultSegment.INACTIVE: ("subscribed", "unengaged_in_window", "inactive"),
+    DefaultSegment.EXCLUDED: (
+        "subscribed",
+        "unengaged_in_window",
+        "inactive",
+        "risky_address",
+        "soft_bouncing",
+        "unengaged_sends",
+        "high_risk",
+        "excluded",
+    ),
+    DefaultSegment.HARD_BOUNCED: (
+        "bounced_after_engagement",
+        "no_delivery_since_bounce",
+        "hard_bounced",
+    ),
+}
+
+
+def segment_filter(segment: Segment) -> ast.Filter | None:
+    """The segment's filter; None for All Contacts."""
+    if segment.default_key is not None:
+        return default_filter(segment.default_key)
+    return codec.decode(segment.filter_json) if segment.filter_json else None
+
+
+async def get_segment(account: Account, segment_id: int) -> Segment:
+    segment = await Segment.get_or_none(account=account, id=segment_id)
+    if segment is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "No such segment.", ("id",))
+    return segment
+
+
+async def parse_filter(
+    account: Account, data: object, *, segment_id: int | None = None, field: str = "filter"
+) -> ast.Filter:
+    """The filter from its input shape, validated against the account; errors carry the path
+    from the mutation's input."""
+    try:
+        tree = codec.parse(data)
+        await validate(account.id, tree, segment_id=segment_id)
+    except FilterError as exc:
+        raise DomainError(
+            ErrorCode.INVALID_FILTER, exc.message, ("input", field, *exc.path)
+        ) from None
+    return tree
+
+
+def _clean_name(name: str, description: str | None) -> tuple[str, str | None]:
+    name = name.strip()
+    if not name:
+        raise DomainError(ErrorCode.REQUIRED, "A segment needs a name.", ("input", "name"))
+    if len(name) > MAX_NAME:
+        raise DomainError(
+            ErrorCode.TOO_LONG, f"Names are at most {MAX_NAME} characters.", ("input", "name")
+        )
+    if description is not None:
+        description = description.strip() or None
+        if description and len(description) > MAX_DESCRIPTION:
+            raise DomainError(
+                ErrorCode.TOO_LONG,
+                f"Descriptions are at most {MAX_DESCRIPTION} characters.",
+                ("input", "description"),
+            )
+    return name, description
+
+
+async def _check_name_free(account: Account, name: str, segment_id: int | None) -> None:
+    clash = (
+        await Segment.filter(account=account, name_lower=fold(name))
+        .exclude(id=segment_id or 0)
+        .first()
+    )
+    if clash is not None:
+        raise DomainError(
+            ErrorCode.DUPLICATE_NAME,
+            f"A segment named {clash.name!r} already exists.",
+            ("input", "name"),
+        )
+
+
+async def create_segment(
+    account: Account, *, name: str, description: str | None, filter_input: object
+) -> Segment:
+    name, description = _clean_name(name, description)
+    tree = await parse_filter(account, filter_input)
+    await _check_name_free(account, name, None)
+    try:
+        segment = await Segment.create(
+            account=account,
+            name=name,
+            name_lower=fold(name),
+            description=description,
+            kind=SegmentKind.CUSTOM,
+            filter_json=codec.encode(tree),
+            count_stale=True,
+        )
+    except IntegrityError:  # created by a concurrent request since the check
+        raise DomainError(
+            ErrorCode.DUPLICATE_NAME, f"A segment named {name!r} already exists.", ("input", "name")
+        ) from None
+    queue().refresh_segment_count(account.id, segment.id)
+    return segment
+
+
+async def update_segment(
+    account: Account, segment_id: int, *, name: str, description: str | None, filter_input: object
+) -> Segment:
+    segment = await get_segment(account, segment_id)
+    if segment.kind is SegmentKind.DEFAULT:
+        raise DomainError(
+            ErrorCode.DEFAULT_SEGMENT_READ_ONLY, "Default segments can't be changed.", ("id",)
+        )
+    name, description = _clean_name(name, description)
+    tree = await parse_filter(account, filter_input, segment_id=segment.id)
+    await _check_name_free(account, name, segment.id)
+    segment.name, segment.name_lower, segment.description = name, fold(name), description
+    changed = codec.encode(tree) != segment.filter_json
+    segment.filter_json = codec.encode(tree)
+    segment.count_stale = segment.count_stale or changed
+    try:
+        await segment.save()
+    except IntegrityError:
+        raise DomainError(
+            ErrorCode.DUPLICATE_NAME, f"A segment named {name!r} already exists.", ("input", "name")
+        ) from None
+    if changed:
+        queue().refresh_segment_count(account.id, segment.id)
+    return segment
+
+
+async def referrers(account: Account, segment_id: int) -> list[Segment]:
+    """The custom segments whose filters reference this one."""
+    found = []
+    for other in await Segment.filter(account=account, kind=SegmentKind.CUSTOM).exclude(
+        id=segment_id
+    ):
+        if any(pk == segment_id for _, pk in segment_references(segment_filter(other))):
+            found.append(other)
+    return found
+
+
+async def delete_segment(account: Account, segment_id: int, *, confirm: bool) -> int:
+    """Delete a custom segment for good, with its history. Asks for confirmation; refuses for
+    a default segment or one that another segment's filter uses."""
+    async with in_transaction():
+        segment = await Segment.filter(account=account, id=segment_id).select_for_update().first()
+        if segment is None:
+            raise DomainError(ErrorCode.NOT_FOUND, "No such segment.", ("id",))
+        if segment.kind is SegmentKind.DEFAULT:
+            raise DomainError(
+                ErrorCode.DEFAULT_SEGMENT_READ_ONLY, "Default segments can't be deleted.", ("id",)
+            )
+        users = await referrers(account, segment.id)
+        if users:
+            names = ", ".join(repr(s.name) for s in users)
+            raise DomainError(
+                ErrorCode.SEGMENT_IN_USE,
+                f"{segment.name!r} is used by {names}; change those first.",
+                ("id",),
+            )
+        if not confirm:
+            raise DomainError(
+                ErrorCode.CONFIRMATION_REQUIRED,
+                f"Deleting {segment.name!r} can't be undone: send confirm: true to delete it.",
+                ("confirm",),
+            )
+        await segment.delete()  # snapshots go with it (ON DELETE CASCADE)
+    return segment_id
+
+
+# ---------------------------------------------------------------------------- counts
+
+
+async def refresh_count(
+    account_id: int, segment_id: int, now: datetime | None = None
+) -> Segment | None:
+    """Count the segment now, cache the count and record today's point of its history."""
+    now = now or datetime.now(UTC)
+    segment = await Segment.get_or_none(account_id=account_id, id=segment_id)
+    if segment is None:
+        return None  # deleted since the refresh was asked for
+    count = await query.count_matching(account_id, segment_filter(segment), now=now)
+    async with in_transaction():
+        await Segment.filter(id=segment.id).update(
+            cached_count=count, count_computed_at=now, count_stale=False
+        )
+        await _record_point(account_id, segment.id, now.date(), count)
+    segment.cached_count, segment.count_computed_at, segment.count_stale = count, now, False
+    return segment
+
+
+async def _record_point(account_id: int, segment_id: int, day: date, count: int) -> None:
+    updated = await SegmentCountSnapshot.filter(
+        account_id=account_id, segment_id=segment_id, day=day
+    ).update(count=count)
+    if not updated:
+        await SegmentCountSnapshot.bulk_create(
+            [
+                SegmentCountSnapshot(
+                    account_id=account_id, segment_id=segment_id, day=day, count=count
+                )
+            ],
+            ignore_conflicts=True,
+        )
+
+
+async def history(segment: Segment, days: int, today: date | None = None) -> list[tuple[date, int]]:
+    """One point a day for the last `days` days (the days with a recorded count)."""
+    today = today or utcnow().date()
+    rows = await SegmentCountSnapshot.filter(
+        segment_id=segment.id, day__gt=today - timedelta(days=days), day__lte=today
+    ).order_by("day")
+    return [(row.day, row.count) for row in rows]
+
+
+# ---------------------------------------------------------------------------- previews
+
+
+@dataclass(frozen=True)
+class Preview:
+    count: int
+    sample: list[Contact]
+
+
+async def preview(
+    account: Account, filter_input: object, sample: int, now: datetime | None = None
+) -> Preview:
+    """A live count and the first contacts (newest first) of a filter not yet saved."""
+    if not 0 <= sample <= MAX_SAMPLE:
+        raise DomainError(
+            ErrorCode.OUT_OF_RANGE, f"sample is between 0 and {MAX_SAMPLE}.", ("sample",)
+        )
+    now = now or utcnow()
+    tree = await parse_filter(account, filter_input)
+    count = await query.count_matching(account.id, tree, now=now)
+    rows = (
+        await query.page(
+            account.id,
+            tree,
+            now=now,
+            order=query.Order("created_at", descending=True),
+            limit=sample,
+        )
+        if sample
+        else []
+    )
+    by_id = {c.id: c for c in await Contact.filter(account=account, id__in=[r["id"] for r in rows])}
+    return Preview(count, [by_id[r["id"]] for r in rows if r["id"] in by_id])
+
+
+# ---------------------------------------------------------------------------- explanations
+
+
+@dataclass(frozen=True)
+class Condition:
+    path: tuple[str, ...]
+    description: str
+    matches: bool
+
+
+@dataclass(frozen=True)
+class Explanation:
+    matches: bool
+    conditions: list[Condition]
+
+
+async def explain(
+    account: Account, segment: Segment, contact_id: int, now: datetime | None = None
+) -> Explanation:
+    """Does the segment hold the contact, and the truth of each node of its filter (for the
+    flag-based defaults, also each part of the engagement rule behind the flag)."""
+    now = now or utcnow()
+    tree = segment_filter(segment)
+    if not await Contact.exists(account=account, id=contact_id):
+        raise DomainError(ErrorCode.NOT_FOUND, "No such contact.", ("contactId",))
+    if tree is None:
+        return Explanation(True, [Condition((), "every contact of the account", True)])
+    truths = await query.explain(account.id, tree, contact_id, now=now) or []
+    conditions = [Condition(t.path, t.description, t.matches) for t in truths]
+    parts = _RULE_PARTS.get(segment.default_key) if segment.default_key else None
+    if parts:
+        flags = await explain_flags(account, contact_id, now) or {}
+        conditions += [
+            Condition(("rules", name), f"rule: {name.replace('_', ' ')} (as of now)", flags[name])
+            for name in parts
+        ]
+    return Explanation(truths[0].matches if truths else False, conditions)
+
+
+def filter_input(segment: Segment) -> dict[str, Any] | None:
+    """The saved filter in the shape of the ContactFilter input (None for All Contacts)."""
+    tree = segment_filter(segment)
+    return codec.to_input(tree) if tree is not None else None
