@@ -12,6 +12,7 @@ from starlette.routing import Route
 from app.db import close_db, init_db, pending_migrations
 from app.graphql.view import AuthenticatedGraphQL
 from app.health import healthz, readyz
+from app.services.tasks import finish_pending
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if pending:
                 raise UnmigratedDatabase(migrate_hint(pending))
             yield
+            await finish_pending()
         finally:
             await close_db()
 

@@ -66,7 +66,7 @@ class Compiler:
 
     # -- parameters in each database's own format -------------------------------------------
 
-    def _time(self, moment: datetime) -> Any:
+    def time_param(self, moment: datetime) -> Any:
         moment = moment.astimezone(UTC)
         # Tortoise stores SQLite datetimes as this text, so text comparison orders correctly.
         return moment.isoformat(" ") if self.dialect == "sqlite" else moment
@@ -124,16 +124,16 @@ class Compiler:
             return Sql(f"{column.text} IS {'' if condition.is_empty else 'NOT '}NULL")
         parts = [Sql(f"{column.text} IS NOT NULL")]
         if condition.before is not None:
-            parts.append(column + sql(" < ?", self._time(condition.before)))
+            parts.append(column + sql(" < ?", self.time_param(condition.before)))
         if condition.after is not None:
-            parts.append(column + sql(" > ?", self._time(condition.after)))
+            parts.append(column + sql(" > ?", self.time_param(condition.after)))
         if condition.within_last_days is not None:
             since = self.now - timedelta(days=condition.within_last_days)
-            parts.append(column + sql(" >= ?", self._time(since)))
-            parts.append(column + sql(" <= ?", self._time(self.now)))
+            parts.append(column + sql(" >= ?", self.time_param(since)))
+            parts.append(column + sql(" <= ?", self.time_param(self.now)))
         if condition.more_than_days_ago is not None:
             cutoff = self.now - timedelta(days=condition.more_than_days_ago)
-            parts.append(column + sql(" < ?", self._time(cutoff)))
+            parts.append(column + sql(" < ?", self.time_param(cutoff)))
         return all_of(parts)
 
     def _day_predicate(
@@ -172,12 +172,12 @@ class Compiler:
         parts: list[Sql] = []
         if window.within_last_days is not None:
             since = self.now - timedelta(days=window.within_last_days)
-            parts.append(sql(f" AND {column} >= ?", self._time(since)))
-            parts.append(sql(f" AND {column} <= ?", self._time(self.now)))
+            parts.append(sql(f" AND {column} >= ?", self.time_param(since)))
+            parts.append(sql(f" AND {column} <= ?", self.time_param(self.now)))
         if window.since is not None:
-            parts.append(sql(f" AND {column} >= ?", self._time(window.since)))
+            parts.append(sql(f" AND {column} >= ?", self.time_param(window.since)))
         if window.until is not None:
-            parts.append(sql(f" AND {column} < ?", self._time(window.until)))
+            parts.append(sql(f" AND {column} < ?", self.time_param(window.until)))
         return join("", parts)
 
     # -- related rows --------------------------------------------------------------------------

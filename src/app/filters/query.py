@@ -202,6 +202,8 @@ async def page(
     column = _ORDER_COLUMNS[order.field]
     statement = Sql(f"SELECT c.id, {column} AS sort_value") + _scope(account_id) + predicate
     if after is not None:
+        if isinstance(after.value, datetime):
+            after = Keyset(compiler.time_param(after.value), after.id)
         statement = statement + Sql(" AND ") + _after(order, after, backward)
     descending = order.descending != backward
     direction = "DESC" if descending else "ASC"
@@ -210,3 +212,35 @@ async def page(
         f" ORDER BY {column} {direction} {nulls}, c.id {direction} LIMIT ?", limit
     )
     return await _rows(statement, compiler)
+
+
+async def memberships(
+    account_id: int,
+    definitions: SegmentFilters,
+    contact_ids: list[int],
+    *,
+    now: datetime,
+) -> dict[int, list[int]]:
+    """For each contact, the segments (of `definitions`) that hold it: one query for a page."""
+    if not contact_ids or not definitions:
+        return {cid: [] for cid in contact_ids}
+    compiler = Compiler(account_id, now, dialect(), definitions)
+    segment_ids = sorted(definitions)
+    statement = Sql("SELECT c.id")
+    for index, pk in enumerate(segment_ids):
+        tree = definitions[pk]
+        predicate = compiler.predicate(tree) if tree is not None else TRUE
+        statement = (
+            statement + Sql(", CASE WHEN ") + predicate + Sql(f" THEN 1 ELSE 0 END AS s{index}")
+        )
+    statement = (
+        statement
+        + _scope(account_id)
+        + Sql("c.id IN (")
+        + Sql(", ".join("?" for _ in contact_ids), tuple(contact_ids))
+        + Sql(")")
+    )
+    found: dict[int, list[int]] = {cid: [] for cid in contact_ids}
+    for row in await _rows(statement, compiler):
+        found[int(row["id"])] = [pk for i, pk in enumerate(segment_ids) if row[f"s{i}"]]
+    return found

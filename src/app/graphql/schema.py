@@ -3,24 +3,59 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from graphql import GraphQLError
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.types import ExecutionContext
 
-from app.graphql.context import Info
+from app.graphql import enums  # noqa: F401 - registers the domain enums
+from app.graphql.masking import MaskFaults
+from app.graphql.mutations.ingest import IngestMutations
+from app.graphql.mutations.segments import SegmentMutations
+from app.graphql.queries import Query
 from app.graphql.types.account import AccountType
+from app.graphql.types.contact import ContactType
+from app.graphql.types.job import BulkJobType
+from app.graphql.types.segment import SegmentType
+from app.graphql.types.tag import ProductType, TagType
+
+MAX_DEPTH = 12
+MAX_ALIASES = 30
+MAX_TOKENS = 5000
 
 
 @strawberry.type
-class Query:
-    @strawberry.field(description="The token's account and its settings.")
-    def viewer(self, info: Info) -> AccountType:
-        return AccountType.from_model(info.context.account)
+class Mutation(SegmentMutations, IngestMutations):
+    pass
 
 
-schema = strawberry.Schema(
+class Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # MaskFaults logs the unexpected ones with the request id; the rest are the caller's.
+        return None
+
+
+schema = Schema(
     query=Query,
+    mutation=Mutation,
+    types=[AccountType, ContactType, SegmentType, TagType, ProductType, BulkJobType],
     extensions=[
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
-        MaskErrors,
+        MaskFaults,
     ],
 )
+
+
+def sdl() -> str:
+    return schema.as_str() + "\n"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
+
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -10,13 +13,19 @@ from strawberry.asgi import GraphQL
 from app.auth import authenticate, bearer_token
 from app.graphql.context import Context
 from app.graphql.schema import schema
-from app.models import Account
 
 
 class GraphQLView(GraphQL[Context, None]):
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
-        account: Account = request.scope["state"]["account"]
-        return Context(request=request, response=response, account=account)
+        state = request.scope["state"]
+        response.headers["X-Request-ID"] = state["request_id"]
+        return Context(
+            request=request,
+            response=response,
+            account=state["account"],
+            request_id=state["request_id"],
+            now=datetime.now(UTC),
+        )
 
 
 def unauthorized(message: str) -> JSONResponse:
@@ -56,5 +65,7 @@ class AuthenticatedGraphQL:
         if account is None:
             await unauthorized("The token is invalid or revoked.")(scope, receive, send)
             return
-        scope.setdefault("state", {})["account"] = account
+        state = scope.setdefault("state", {})
+        state["account"] = account
+        state["request_id"] = request.headers.get("x-request-id") or uuid.uuid4().hex
         await self.view(scope, receive, send)

@@ -68,3 +68,9 @@ def use_queue(new: TaskQueue) -> None:
     """Install the queue for this process (the worker setup installs Celery's)."""
     global _queue
     _queue = new
+
+
+async def finish_pending() -> None:
+    """Let in-process tasks finish before the database closes (a no-op for Celery)."""
+    if isinstance(_queue, InProcessQueue):
+        await _queue.drain()
