@@ -1,4 +1,5 @@
-"""The `segments` command: serve, migrate, create-account, seed-demo, import-csv."""
+"""The `segments` command: serve, migrate, create-account, seed-demo, import-csv,
+export-schema."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from app.progress import ProgressBar
 from app.settings import Settings, SettingsError
 
 DEMO_ACCOUNT_NAME = "Demo Academy"
+SCHEMA_FILE = Path("schema.graphql")
 EXIT_USAGE = 2
 
 
@@ -159,6 +161,13 @@ def _serve(settings: Settings, demo: bool, demo_contacts: int) -> None:
     )
 
 
+def _export_schema(path: Path) -> None:
+    from app.graphql.schema import sdl
+
+    path.write_text(sdl(), encoding="utf-8")
+    _print(f"Wrote the GraphQL schema to {path}.")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="segments", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -178,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--contacts", type=int, default=5000, metavar="N")
     seed.add_argument("--name", default=DEMO_ACCOUNT_NAME)
     seed.add_argument("--seed", type=int, default=0, help="random seed (same seed, same data)")
+
+    export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
+    export.add_argument("path", type=Path, nargs="?", default=SCHEMA_FILE)
 
     imp = commands.add_parser("import-csv", help="import contacts from a CSV file")
     imp.add_argument("path", type=Path)
@@ -220,6 +232,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         if args.command == "serve":
             _serve(settings, args.demo, args.demo_contacts)
+        elif args.command == "export-schema":
+            _export_schema(args.path)
         else:
             asyncio.run(_command(args, settings))
     except CommandError as exc:

@@ -83,11 +83,14 @@ class Query:
 
     @strawberry.field(description="A live count and a sample, for the builder before saving.")
     async def segment_preview(
-        self, info: Info, filter: ContactFilter, sample: int = 10
+        self, info: Info, filter: ContactFilter, sample: int | None = 10
     ) -> SegmentPreview:
         try:
             result = await service.preview(
-                info.context.account, plain(filter), sample, info.context.now
+                info.context.account,
+                plain(filter),
+                10 if sample is None else sample,
+                info.context.now,
             )
         except DomainError as exc:
             path = ".".join(exc.field[2:]) if exc.field[:2] == ("input", "filter") else ""

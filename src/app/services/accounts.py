@@ -10,6 +10,7 @@ from app.auth import new_token
 from app.models import Account, ApiToken, Segment
 from app.models.enums import DefaultSegment, SegmentKind
 from app.services.errors import DomainError, ErrorCode
+from app.services.tasks import queue
 from app.text import fold
 
 DEFAULT_SEGMENT_NAMES: dict[DefaultSegment, str] = {
@@ -87,4 +88,5 @@ async def update_settings(
         setattr(account, field_name, value)
     if given:
         await account.save(update_fields=list(given))
+        queue().recompute_flags(account.id)  # the rules read these settings
     return account

@@ -243,6 +243,20 @@ async def history(segment: Segment, days: int, today: date | None = None) -> lis
     return [(row.day, row.count) for row in rows]
 
 
+async def recompute_account_flags(account_id: int, now: datetime | None = None) -> int:
+    """Apply the engagement rules to every contact, then mark the counts stale."""
+    from app.engagement import recompute_flags
+
+    account = await Account.get(id=account_id)
+    changed = await recompute_flags(account, now)
+    await mark_counts_stale(account_id)
+    return changed
+
+
+async def mark_counts_stale(account_id: int) -> None:
+    await Segment.filter(account_id=account_id).update(count_stale=True)
+
+
 # ---------------------------------------------------------------------------- previews
 
 

@@ -17,6 +17,8 @@ class TaskQueue(Protocol):
 
     def run_bulk_job(self, job_id: int) -> None: ...
 
+    def recompute_flags(self, account_id: int) -> None: ...
+
 
 class InProcessQueue:
     """Runs each task as an asyncio task on the current loop, one at a time per queue so a
@@ -35,6 +37,11 @@ class InProcessQueue:
         from app.services.jobs import run_job
 
         self._spawn(f"bulk job {job_id}", lambda: run_job(job_id))
+
+    def recompute_flags(self, account_id: int) -> None:
+        from app.services.segments import recompute_account_flags
+
+        self._spawn(f"recompute flags {account_id}", lambda: recompute_account_flags(account_id))
 
     def _spawn(self, name: str, work: Callable[[], Awaitable[object]]) -> None:
         async def guarded() -> None:

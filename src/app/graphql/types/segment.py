@@ -81,7 +81,8 @@ class SegmentType(relay.Node):
         )
 
     @strawberry.field(description="One point a day, oldest first.")
-    async def history(self, info: Info, days: int = 90) -> list[SegmentCountPoint]:
+    async def history(self, info: Info, days: int | None = 90) -> list[SegmentCountPoint]:
+        days = 90 if days is None else days
         if not 1 <= days <= MAX_HISTORY_DAYS:
             raise PublicError(f"days must be between 1 and {MAX_HISTORY_DAYS}.")
         points = await service.history(self.model, days, info.context.now.astimezone(UTC).date())
