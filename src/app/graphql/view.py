@@ -2,20 +2,62 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
 
 from app.auth import authenticate, bearer_token
 from app.graphql.context import Context
 from app.graphql.schema import schema
+from app.graphql.transport import (
+    GRAPHQL_RESPONSE,
+    JSON,
+    error_response,
+    is_mutation,
+    is_request_error,
+    preferred_media,
+)
 
 
 class GraphQLView(GraphQL[Context, None]):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as exc:
+            response = error_response(exc.reason, exc.status_code)
+        await response(scope, receive, send)
+
+    async def get_sub_response(self, request: Request) -> Response:  # type: ignore[override]
+        sub_response = await super().get_sub_response(request)
+        sub_response.headers["X-Media"] = preferred_media(request.headers.get("accept"))
+        return sub_response
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        media = sub_response.headers.get("X-Media", JSON)
+        del sub_response.headers["X-Media"]
+        response = super().create_response(response_data, sub_response)
+        if media == GRAPHQL_RESPONSE and isinstance(response_data, dict):
+            response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
+            if is_request_error(dict(response_data)):
+                body = {k: v for k, v in response_data.items() if k != "data"}
+                encoded = self.encode_json(body)
+                response.body = encoded.encode() if isinstance(encoded, str) else encoded
+                response.headers["content-length"] = str(len(response.body))
+                response.status_code = 400
+        return response
+
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         state = request.scope["state"]
         response.headers["X-Request-ID"] = state["request_id"]
@@ -26,6 +68,14 @@ class GraphQLView(GraphQL[Context, None]):
             request_id=state["request_id"],
             now=datetime.now(UTC),
         )
+
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def request_id(given: str | None) -> str:
+    """The caller's X-Request-ID when it is a sane token, else a new one (it goes into logs)."""
+    return given if given and _REQUEST_ID.match(given) else uuid.uuid4().hex
 
 
 def unauthorized(message: str) -> JSONResponse:
@@ -56,6 +106,15 @@ class AuthenticatedGraphQL:
         if self._is_ide_page(request):
             await HTMLResponse(self.view.graphql_ide_html)(scope, receive, send)
             return
+        query = request.query_params.get("query")
+        if (
+            request.method == "GET"
+            and query
+            and is_mutation(query, request.query_params.get("operationName"))
+        ):
+            refusal = error_response("Mutations must be sent with POST.", 405, {"Allow": "POST"})
+            await refusal(scope, receive, send)
+            return
         token = bearer_token(request.headers.get("authorization"))
         if token is None:
             refusal = unauthorized("Authentication required: send Authorization: Bearer <token>.")
@@ -67,5 +126,5 @@ class AuthenticatedGraphQL:
             return
         state = scope.setdefault("state", {})
         state["account"] = account
-        state["request_id"] = request.headers.get("x-request-id") or uuid.uuid4().hex
+        state["request_id"] = request_id(request.headers.get("x-request-id"))
         await self.view(scope, receive, send)
