@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -43,3 +46,28 @@ class Api:
 async def settle() -> None:
     """Let the in-process background tasks (counts, jobs) finish."""
     await cast(InProcessQueue, queue()).drain()
+
+
+class QueryLog(logging.Handler):
+    """Every SQL statement Tortoise sends, as its db_client logger reports it."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.statements: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        statement = record.args[0] if isinstance(record.args, tuple) and record.args else record.msg
+        self.statements.append(str(statement))
+
+
+@contextmanager
+def queries() -> Iterator[QueryLog]:
+    logger = logging.getLogger("tortoise.db_client")
+    handler, level = QueryLog(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
