@@ -19,18 +19,24 @@ MODELS_MODULE = "app.models"
 MIGRATIONS_MODULE = "app.migrations"
 
 
-def _connection_config(url: str) -> dict[str, Any]:
+def _connection_config(url: str, statement_timeout_ms: int | None) -> dict[str, Any]:
     if url.startswith("postgresql://"):
         url = "postgres://" + url.removeprefix("postgresql://")
     config: dict[str, Any] = expand_db_url(url)
     if config["engine"] == "tortoise.backends.sqlite":
         config["engine"] = "app.sqlite_backend"  # lower() that agrees with PostgreSQL
+    elif statement_timeout_ms:
+        settings = config["credentials"].setdefault("server_settings", {})
+        settings["statement_timeout"] = str(statement_timeout_ms)
     return config
 
 
-def tortoise_config(settings: Settings) -> dict[str, Any]:
+def tortoise_config(settings: Settings, *, serving: bool = False) -> dict[str, Any]:
+    """`serving`: the API's connections, where every statement has the request time limit
+    (PostgreSQL); migrations, the CLI and the workers run without it."""
+    timeout = settings.statement_timeout_ms if serving else None
     return {
-        "connections": {"default": _connection_config(settings.database_url)},
+        "connections": {"default": _connection_config(settings.database_url, timeout)},
         "apps": {
             APP_LABEL: {
                 "models": [MODELS_MODULE],
@@ -43,10 +49,12 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
     }
 
 
-async def init_db(settings: Settings) -> None:
+async def init_db(settings: Settings, *, serving: bool = False) -> None:
     # Global fallback: the ASGI lifespan and the request tasks run in different contexts, and
     # Tortoise 1.x keeps its state in a context variable.
-    await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
+    await Tortoise.init(
+        config=tortoise_config(settings, serving=serving), _enable_global_fallback=True
+    )
 
 
 async def close_db() -> None:

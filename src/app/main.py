@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await init_db(settings)
+        await init_db(settings, serving=True)
         try:
             pending = await pending_migrations()
             if pending:
