@@ -69,7 +69,9 @@ async def _bare_contacts(api: Api, count: int, tagged: bool = True) -> None:
         await api.run(
             'mutation { segmentCreate(input: {name: "Customers who are vip", filter: {and: [{isCustomer: true}, {tags: {hasAny: ["vip"]}}]}}) { segment { id } } }'
         )
-        ids = await api.run("{ contacts(first: 500, orderBy: {field: CREATED_AT, direction: DESC}) { edges { node { id } } } }")
+        ids = await api.run(
+            "{ contacts(first: 500, orderBy: {field: CREATED_AT, direction: DESC}) { edges { node { id } } } }"
+        )
         await api.run(
             'mutation($ids: [ID!]!) { contactsTag(ids: $ids, add: ["vip", "new"]) { userErrors { code } } }',
             {"ids": [e["node"]["id"] for e in ids["contacts"]["edges"]]},
