@@ -44,7 +44,8 @@ GENERATE = [
        SELECT $1, 'user' || g || '@example.com', 'user' || g || '@example.com',
          $2::timestamptz - random() * interval '730 days', $2::timestamptz,
          CASE WHEN random() < 0.75 THEN 'SUBSCRIBED' ELSE 'UNSUBSCRIBED' END,
-         $2::timestamptz - random() * interval '730 days', 'VALID', false, false, false, false, 0, 0, 0, '{}'
+         $2::timestamptz - random() * interval '730 days', 'VALID',
+         false, false, false, false, 0, 0, 0, '{}'
        FROM generate_series(1, $3) g""",
     """INSERT INTO tags (account_id, name, name_lower, created_at)
        SELECT $1, 'tag-' || g, 'tag-' || g, $2::timestamptz FROM generate_series(1, 20) g""",
@@ -53,7 +54,8 @@ GENERATE = [
        SELECT $1, c.id, t.id, $2::timestamptz FROM contacts c JOIN tags t ON t.account_id = $1
        WHERE c.account_id = $1 AND random() < 0.1""",
     """INSERT INTO products (account_id, external_id, title, kind, created_at, updated_at)
-       SELECT $1, 'product-' || g, 'Product ' || g, 'OFFER', $2::timestamptz, $2::timestamptz FROM generate_series(1, 10) g""",
+       SELECT $1, 'product-' || g, 'Product ' || g, 'OFFER', $2::timestamptz, $2::timestamptz
+       FROM generate_series(1, 10) g""",
     # A quarter of the contacts own one product.
     """INSERT INTO owned_products (account_id, contact_id, product_id, source, granted_at, progress)
        SELECT $1, c.id, p.id, 'PURCHASE', $2::timestamptz - random() * interval '365 days', 0
@@ -83,8 +85,18 @@ def hand_written(account_id: int, tag_ids: list[int], product_id: int) -> dict[s
         "AND o.contact_id = c.id AND o.product_id = ?) "
         "AND EXISTS (SELECT 1 FROM email_events e WHERE e.account_id = ? AND e.contact_id = c.id "
         "AND e.kind = ? AND e.occurred_at >= ? AND e.occurred_at <= ?)",
-        (account_id, "SUBSCRIBED", account_id, *tag_ids, account_id, product_id, account_id,
-         "OPENED", since, NOW),
+        (
+            account_id,
+            "SUBSCRIBED",
+            account_id,
+            *tag_ids,
+            account_id,
+            product_id,
+            account_id,
+            "OPENED",
+            since,
+            NOW,
+        ),
     )
     intersect = Sql(
         "SELECT COUNT(*) FROM ("
@@ -93,10 +105,30 @@ def hand_written(account_id: int, tag_ids: list[int], product_id: int) -> dict[s
         "INTERSECT SELECT contact_id FROM email_events WHERE account_id = ? AND kind = ? "
         "AND occurred_at >= ? AND occurred_at <= ? "
         "INTERSECT SELECT id FROM contacts WHERE account_id = ? AND subscription_status = ?) x",
-        (account_id, *tag_ids, account_id, product_id, account_id, "OPENED", since, NOW,
-         account_id, "SUBSCRIBED"),
+        (
+            account_id,
+            *tag_ids,
+            account_id,
+            product_id,
+            account_id,
+            "OPENED",
+            since,
+            NOW,
+            account_id,
+            "SUBSCRIBED",
+        ),
     )
     return {"hand-written EXISTS": exists, "hand-written INTERSECT": intersect}
+
+
+TAG_IDS = "SELECT id FROM tags WHERE account_id = $1 AND name IN ('tag-1', 'tag-2') ORDER BY id"
+PRODUCT_ID = "SELECT id FROM products WHERE account_id = $1 AND external_id = 'product-1'"
+
+
+async def fixture_ids(conn: asyncpg.Connection, account_id: int) -> tuple[list[int], int]:
+    """The two tags and the product the benchmark's filter names."""
+    tag_ids = [int(r["id"]) for r in await conn.fetch(TAG_IDS, account_id)]
+    return tag_ids, int(await conn.fetchval(PRODUCT_ID, account_id))
 
 
 async def generate(url: str, contacts: int) -> tuple[int, list[int], int]:
@@ -112,30 +144,34 @@ async def generate(url: str, contacts: int) -> tuple[int, list[int], int]:
             await conn.execute(statement, *args)
             print(f"  {time.perf_counter() - started:6.1f}s  {statement.split()[2]}", flush=True)
         await conn.execute("ANALYZE")
-        tag_ids = [r["id"] for r in await conn.fetch(
-            "SELECT id FROM tags WHERE account_id = $1 AND name IN ('tag-1', 'tag-2') ORDER BY id",
-            account_id)]
-        product_id = await conn.fetchval(
-            "SELECT id FROM products WHERE account_id = $1 AND external_id = 'product-1'",
-            account_id)
+        tag_ids, product_id = await fixture_ids(conn, account_id)
     finally:
         await conn.close()
     return account_id, tag_ids, int(product_id)
 
 
 def compiled(account_id: int, product_id: int) -> Sql:
-    tree = codec.parse({"and": [
-        {"tags": {"hasAny": ["tag-1", "TAG-2"]}},
-        {"products": {"ownsAny": [to_global_id("Product", product_id)]}},
-        {"emailActivity": {"event": "OPENED", "window": {"withinLastDays": 30}}},
-        {"subscriptionStatus": {"in": ["SUBSCRIBED"]}},
-    ]})
+    tree = codec.parse(
+        {
+            "and": [
+                {"tags": {"hasAny": ["tag-1", "TAG-2"]}},
+                {"products": {"ownsAny": [to_global_id("Product", product_id)]}},
+                {"emailActivity": {"event": "OPENED", "window": {"withinLastDays": 30}}},
+                {"subscriptionStatus": {"in": ["SUBSCRIBED"]}},
+            ]
+        }
+    )
     predicate = Compiler(account_id, NOW, "postgres").predicate(tree)
     return sql_count(account_id) + predicate
 
 
 def sql_count(account_id: int) -> Sql:
     return Sql("SELECT COUNT(*) FROM contacts c WHERE c.account_id = ? AND ", (account_id,))
+
+
+def save_plan(path: str, name: str, text: str, lines: list[str]) -> None:
+    with open(path, "a", encoding="utf-8") as out:
+        out.write(f"== {name}\n{text}\n" + "\n".join(lines) + "\n\n")
 
 
 async def measure(url: str, queries: dict[str, Sql], runs: int, plans: str | None) -> None:
@@ -153,8 +189,7 @@ async def measure(url: str, queries: dict[str, Sql], runs: int, plans: str | Non
             results[name] = (statistics.median(times), int(count))
             if plans:
                 plan = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + text, *query.params)
-                with open(plans, "a", encoding="utf-8") as out:
-                    out.write(f"== {name}\n{text}\n" + "\n".join(r[0] for r in plan) + "\n\n")
+                save_plan(plans, name, text, [r[0] for r in plan])
     finally:
         await conn.close()
     best = min(seconds for name, (seconds, _) in results.items() if name.startswith("hand"))
@@ -181,7 +216,9 @@ async def main() -> None:
     try:
         conn = await asyncpg.connect(url)
         existing = await conn.fetchval("SELECT to_regclass('accounts') IS NOT NULL")
-        account = await conn.fetchrow("SELECT id FROM accounts ORDER BY id LIMIT 1") if existing else None
+        account = (
+            await conn.fetchrow("SELECT id FROM accounts ORDER BY id LIMIT 1") if existing else None
+        )
         await conn.close()
         if account is None:
             print(f"generating {args.contacts:,} contacts in {url}", flush=True)
@@ -189,15 +226,12 @@ async def main() -> None:
         else:
             account_id = int(account["id"])
             conn = await asyncpg.connect(url)
-            tag_ids = [r["id"] for r in await conn.fetch(
-                "SELECT id FROM tags WHERE account_id = $1 AND name IN ('tag-1', 'tag-2') ORDER BY id",
-                account_id)]
-            product_id = int(await conn.fetchval(
-                "SELECT id FROM products WHERE account_id = $1 AND external_id = 'product-1'",
-                account_id))
+            tag_ids, product_id = await fixture_ids(conn, account_id)
             await conn.close()
-        queries = {**hand_written(account_id, tag_ids, product_id),
-                   "compiled filter": compiled(account_id, product_id)}
+        queries = {
+            **hand_written(account_id, tag_ids, product_id),
+            "compiled filter": compiled(account_id, product_id),
+        }
         await measure(url, queries, args.runs, args.plans)
     finally:
         if scratch:
