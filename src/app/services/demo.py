@@ -5,7 +5,7 @@ Contacts are drawn in Python, deterministically from the seed, and written chunk
 the next chunk is drawn. Each contact's email events are folded in time order through
 `app.services.events.apply_event` before the contact row is written, so the denormalised fields
 are exactly what ingesting those events would have produced; is_customer and total_spent_cents
-follow the grants, and the nightly flags follow `engagement_flags`.
+follow the grants, and the nightly flags follow app.engagement's rules.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any, cast
 from tortoise.transactions import in_transaction
 
 from app import db
+from app.engagement import recompute_flags
 from app.models import Account, Contact, Product, Tag
 from app.models.enums import (
     EmailEventKind,
@@ -36,6 +37,7 @@ from app.services.batch import as_utc, utcnow
 from app.services.errors import DomainError, ErrorCode
 from app.services.events import apply_event
 from app.services.products import DEFAULT_CURRENCY
+from app.text import fold
 
 Progress = Callable[[str, int, int], None]
 Event = tuple[EmailEventKind, datetime, str | None]
@@ -196,43 +198,6 @@ _SOURCE_PICK = _Weighted(_SOURCES)
 _PRODUCT_PICK = _Weighted([(index, p.weight) for index, p in enumerate(PRODUCTS)])
 
 
-# --- The engagement flag rule ----------------------------------------------------------------
-
-
-def engagement_flags(
-    account: Account,
-    now: datetime,
-    *,
-    subscription_status: SubscriptionStatus,
-    subscribed_at: datetime | None,
-    last_engaged_at: datetime | None,
-    email_risk: EmailRisk,
-    soft_bounces: int,
-    sends_since_engagement: int,
-) -> tuple[bool, bool]:
-    """(is_inactive, is_excluded) at `now`, by API.md's default-segment rules.
-
-    Inactive: subscribed, and no open or click within the account's inactivity window, counted
-    from the later of the last engagement and the subscription date (neither known: inactive).
-    High risk: address validation said HIGH_RISK, or soft bounces since the last engagement reach
-    the account's threshold, or sends since the last engagement do. Excluded: subscribed,
-    inactive and high risk.
-
-    Lives here for the demo seeder until app/engagement.py owns the rules (and the nightly
-    recomputation); then this should call it.
-    """
-    if subscription_status is not SubscriptionStatus.SUBSCRIBED:
-        return False, False
-    known = [moment for moment in (last_engaged_at, subscribed_at) if moment is not None]
-    inactive = not known or max(known) < now - timedelta(days=account.inactivity_days)
-    high_risk = (
-        email_risk is EmailRisk.HIGH_RISK
-        or soft_bounces >= account.soft_bounce_threshold
-        or sends_since_engagement >= account.unengaged_send_threshold
-    )
-    return inactive, inactive and high_risk
-
-
 # --- The generated data ----------------------------------------------------------------------
 
 
@@ -282,8 +247,6 @@ class _Person:
     owned: list[_Owned] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     total_spent_cents: int = 0
-    is_inactive: bool = False
-    is_excluded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -428,10 +391,10 @@ class _Generator:
             domain = domain.capitalize()
         email = f"{local}@{domain}"
         suffix = 1
-        while email.lower() in self.emails:  # unique case-insensitively, as the table requires
+        while fold(email) in self.emails:  # unique case-insensitively, as the table requires
             suffix += 1
             email = f"{local}{suffix}@{domain}"
-        self.emails.add(email.lower())
+        self.emails.add(fold(email))
         return email
 
     def _risk(self) -> EmailRisk:
@@ -596,22 +559,12 @@ class _Generator:
     # The denormalised fields.
 
     def _fold(self, person: _Person) -> None:
-        """Apply the events in time order, as the ingestion service would, then the flags."""
+        """Apply the events in time order, as the ingestion service would. The nightly flags
+        are set afterwards, in SQL, by the engagement rules."""
         person.events.sort(key=itemgetter(1))
         state = cast(Contact, person.state)  # duck-typed: see _State
         for kind, at, _ in person.events:
             apply_event(state, kind, at)
-        s = person.state
-        person.is_inactive, person.is_excluded = engagement_flags(
-            self.account,
-            self.now,
-            subscription_status=s.subscription_status,
-            subscribed_at=s.subscribed_at,
-            last_engaged_at=s.last_engaged_at,
-            email_risk=person.email_risk,
-            soft_bounces=s.soft_bounces,
-            sends_since_engagement=s.sends_since_engagement,
-        )
 
 
 # --- Writing ---------------------------------------------------------------------------------
@@ -661,10 +614,10 @@ _KIND_TEXT = {kind: kind.value for kind in EmailEventKind}
 def _contact_row(account_id: int, p: _Person, now: Any, c: _Codec) -> tuple[Any, ...]:
     s, t = p.state, c.time
     return (
-        account_id, p.email, p.email.lower(), p.first_name, p.last_name, t(p.created_at), now,
+        account_id, p.email, fold(p.email), p.first_name, p.last_name, t(p.created_at), now,
         s.subscription_status.value, t(s.subscribed_at),
         s.unsubscribe_reason.value if s.unsubscribe_reason else None, p.email_risk.value,
-        bool(p.owned), p.is_inactive, s.is_hard_bounced, p.is_excluded, now,
+        bool(p.owned), False, s.is_hard_bounced, False, now,  # flags: see seed_demo
         t(s.last_opened_at), t(s.last_clicked_at), t(s.last_engaged_at), t(s.last_sent_at),
         s.sends_since_engagement, s.soft_bounces, t(s.last_soft_bounce_at),
         t(s.hard_bounced_at), p.total_spent_cents, c.day(p.birth_date), p.country,
@@ -728,7 +681,7 @@ class _Writer:
         ).values_list("email_lower", "id")
         ids = {cast(str, email): cast(int, pk) for email, pk in found}
         self.high_water = max(ids.values(), default=self.high_water)
-        return [(ids[p.email.lower()], p) for p in people]
+        return [(ids[fold(p.email)], p) for p in people]
 
     def _tag_links(self, pairs: list[tuple[int, _Person]]) -> Iterator[tuple[Any, ...]]:
         aid, t, tag_ids = self.account_id, self.codec.time, self.tag_ids
@@ -796,6 +749,11 @@ async def seed_demo(
         product_ids = await _write_products(account, generator, codec, report)
         writer = _Writer(account, codec, moment, tag_ids, product_ids)
         tally = await _generate_and_write(generator, writer, contacts, report)
+        # The flags by the engagement rules, as the nightly job sets them.
+        await recompute_flags(account, moment)
+        tally.inactive = await Contact.filter(account=account, is_inactive=True).count()
+        tally.excluded = await Contact.filter(account=account, is_excluded=True).count()
+        tally.hard_bounced = await Contact.filter(account=account, is_hard_bounced=True).count()
     return _summarise(tally, generator, writer.counts)
 
 
@@ -855,20 +813,17 @@ class _Tally:
             self.customers += bool(p.owned)
             self.subscribed += status is SubscriptionStatus.SUBSCRIBED
             self.unsubscribed += status is SubscriptionStatus.UNSUBSCRIBED
-            self.inactive += p.is_inactive
-            self.excluded += p.is_excluded
-            self.hard_bounced += p.state.is_hard_bounced
 
 
 async def _write_tags(
     account: Account, generator: _Generator, codec: _Codec, report: Progress
 ) -> list[int]:
     created = codec.time(generator.now - HISTORY - timedelta(days=7))
-    rows = [(account.id, name, name.lower(), created) for name, _ in generator.tags]
+    rows = [(account.id, name, fold(name), created) for name, _ in generator.tags]
     await _insert("tags", ("account_id", "name", "name_lower", "created_at"), rows)
     report("tags", len(rows), len(rows))
     ids = dict(await Tag.filter(account=account).values_list("name_lower", "id"))
-    return [cast(int, ids[name.lower()]) for name, _ in generator.tags]
+    return [cast(int, ids[fold(name)]) for name, _ in generator.tags]
 
 
 async def _write_products(
