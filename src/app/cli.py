@@ -229,6 +229,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    logging.getLogger("tortoise").setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
         if args.command == "serve":
             _serve(settings, args.demo, args.demo_contacts)
