@@ -26,16 +26,17 @@ def _cli_commands() -> set[str]:
 
 def test_services_and_health_checks() -> None:
     services = _compose()["services"]
-    assert {"postgres", "redis", "migrate", "api"} <= set(services)
-    for name in ("postgres", "redis", "api"):
+    assert {"postgres", "redis", "migrate", "api", "worker"} <= set(services)
+    for name in ("postgres", "redis", "api", "worker"):
         assert "test" in services[name]["healthcheck"], name
 
 
 def test_api_waits_for_migration_and_redis() -> None:
     services = _compose()["services"]
-    api_deps = services["api"]["depends_on"]
-    assert api_deps["migrate"]["condition"] == "service_completed_successfully"
-    assert api_deps["redis"]["condition"] == "service_healthy"
+    for name in ("api", "worker"):
+        deps = services[name]["depends_on"]
+        assert deps["migrate"]["condition"] == "service_completed_successfully"
+        assert deps["redis"]["condition"] == "service_healthy"
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
 
 

@@ -1,4 +1,4 @@
-"""The `segments` command: serve, migrate, create-account, seed-demo, import-csv,
+"""The `segments` command: serve, worker, migrate, create-account, seed-demo, import-csv,
 export-schema."""
 
 from __future__ import annotations
@@ -161,6 +161,14 @@ def _serve(settings: Settings, demo: bool, demo_contacts: int) -> None:
     )
 
 
+def _worker(settings: Settings, concurrency: int) -> None:
+    if not settings.redis_url:
+        raise CommandError("The worker takes its tasks from Redis: set REDIS_URL.")
+    from worker.celery_app import app
+
+    app.worker_main(["worker", "--loglevel", settings.log_level, "--concurrency", str(concurrency)])
+
+
 def _export_schema(path: Path) -> None:
     from app.graphql.schema import sdl
 
@@ -187,6 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--contacts", type=int, default=5000, metavar="N")
     seed.add_argument("--name", default=DEMO_ACCOUNT_NAME)
     seed.add_argument("--seed", type=int, default=0, help="random seed (same seed, same data)")
+
+    worker = commands.add_parser("worker", help="run a Celery worker (needs REDIS_URL)")
+    worker.add_argument("--concurrency", type=int, default=2)
 
     export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
     export.add_argument("path", type=Path, nargs="?", default=SCHEMA_FILE)
@@ -233,6 +244,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         if args.command == "serve":
             _serve(settings, args.demo, args.demo_contacts)
+        elif args.command == "worker":
+            _worker(settings, args.concurrency)
         elif args.command == "export-schema":
             _export_schema(args.path)
         else:

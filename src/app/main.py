@@ -12,6 +12,7 @@ from starlette.routing import Route
 from app.db import close_db, init_db, pending_migrations
 from app.graphql.view import AuthenticatedGraphQL
 from app.health import healthz, readyz
+from app.services.tasks import configure as configure_tasks
 from app.services.tasks import finish_pending
 from app.settings import Settings
 
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await init_db(settings, serving=True)
+        configure_tasks(settings)
         try:
             pending = await pending_migrations()
             if pending:

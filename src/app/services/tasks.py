@@ -9,6 +9,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from app.settings import Settings
+
 log = logging.getLogger(__name__)
 
 
@@ -81,3 +83,13 @@ async def finish_pending() -> None:
     """Let in-process tasks finish before the database closes (a no-op for Celery)."""
     if isinstance(_queue, InProcessQueue):
         await _queue.drain()
+
+
+def configure(settings: Settings) -> None:
+    """The queue the settings ask for: Celery when Redis is configured, else in-process."""
+    if settings.task_mode == "celery" and settings.redis_url:
+        from app.services.celery_queue import CeleryQueue
+
+        use_queue(CeleryQueue(settings.redis_url))
+    else:
+        use_queue(InProcessQueue())
