@@ -23,6 +23,7 @@ from app.services.batch import (
     validate_all,
 )
 from app.services.errors import DomainError, ErrorCode, ItemError, ItemInvalid
+from app.services.segments import mark_counts_stale
 from app.text import fold
 
 MAX_TAG_LENGTH = 200
@@ -205,6 +206,7 @@ async def _upsert(
     """One attempt, in one transaction: the saved contacts in input order; items that
     `_apply` rejects go to `errors`."""
     async with in_transaction():
+        await mark_counts_stale(account.id)
         emails = {clean.email_lower for _, clean in valid}
         existing = {
             c.email_lower: c
@@ -326,5 +328,6 @@ async def tag_contacts(
             await ContactTag.filter(
                 account=account, contact_id__in=ids, tag_id__in=tag_ids
             ).delete()
+        await mark_counts_stale(account.id)
     by_id = {c.id: c for c in contacts}
     return [by_id[i] for i in ids]

@@ -23,6 +23,7 @@ from app.services.batch import (
     validate_all,
 )
 from app.services.errors import ErrorCode, ItemError, ItemInvalid
+from app.services.segments import mark_counts_stale
 from app.text import fold
 
 ENGAGEMENT = (EmailEventKind.OPENED, EmailEventKind.CLICKED)
@@ -200,5 +201,6 @@ async def record_events(
             changed[contact.id] = contact
         await Contact.bulk_update(list(changed.values()), ENGAGEMENT_FIELDS, batch_size=500)
         await refresh_contacts(account, list(changed), now)
+        await mark_counts_stale(account.id)
     result.items = rows
     return result

@@ -23,6 +23,7 @@ from app.services.batch import (
     validate_all,
 )
 from app.services.errors import ErrorCode, ItemError, ItemInvalid
+from app.services.segments import mark_counts_stale
 from app.text import fold
 
 DEFAULT_CURRENCY = "USD"
@@ -173,6 +174,7 @@ async def grant_offers(
         if not grants:
             return result
         result.items = await _record(account, contacts, grants)
+        await mark_counts_stale(account.id)
     return result
 
 

@@ -254,7 +254,8 @@ async def recompute_account_flags(account_id: int, now: datetime | None = None) 
 
 
 async def mark_counts_stale(account_id: int) -> None:
-    await Segment.filter(account_id=account_id).update(count_stale=True)
+    """The account's data changed: every cached count may be off until its next refresh."""
+    await Segment.filter(account_id=account_id, count_stale=False).update(count_stale=True)
 
 
 # ---------------------------------------------------------------------------- previews
