@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
-import socket
 import subprocess
 import sys
 import time
@@ -14,20 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-TOKEN = re.compile(r"sgt_[0-9a-f]+_[A-Za-z0-9-]+")
-
-
-def segments(
-    *args: str, env: dict[str, str], timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+from processes import TOKEN, free_port, segments
 
 
 @pytest.mark.postgres
@@ -63,16 +48,10 @@ def test_import_csv_reports_a_missing_file(tmp_path: Path) -> None:
     assert "No such file" in result.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def demo_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """`segments serve --demo` on a fresh SQLite file: the README's run command."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": f"sqlite://{tmp_path / 'demo.sqlite3'}"}
     process = subprocess.Popen(
         [

@@ -4,68 +4,26 @@ PostgreSQL, driven by a real GraphQL client (gql over httpx)."""
 from __future__ import annotations
 
 import asyncio
-import os
-import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from gql import Client, GraphQLRequest
 from gql.transport.httpx import HTTPXAsyncTransport
 
-TOKEN = re.compile(r"sgt_[0-9a-f]+_[A-Za-z0-9-]+")
-
-
-def _segments(*args: str, env: dict[str, str]) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return done.stdout
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from processes import free_port, new_token, running, segments, wait_ready
 
 
 @pytest.fixture
 def server(empty_postgres: str) -> Iterator[tuple[str, str]]:
-    env = {**os.environ, "DATABASE_URL": empty_postgres, "SEGMENTS_ENV": "production"}
-    env.pop("REDIS_URL", None)
-    _segments("migrate", env=env)
-    match = TOKEN.search(_segments("create-account", "Photo School", env=env))
-    assert match
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        yield f"{base}/graphql", match.group(0)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    env = {"DATABASE_URL": empty_postgres, "SEGMENTS_ENV": "production", "REDIS_URL": ""}
+    assert segments("migrate", env=env).returncode == 0
+    token = new_token(segments("create-account", "Photo School", env=env).stdout)
+    port = free_port()
+    with running(["serve", "--port", str(port)], env=env):
+        base = f"http://127.0.0.1:{port}"
+        wait_ready(base, lambda response: response.status_code == 200)
+        yield f"{base}/graphql", token
 
 
 async def _until(check: Any, what: str) -> Any:

@@ -3,11 +3,6 @@ Celery worker through Redis, which runs them against PostgreSQL."""
 
 from __future__ import annotations
 
-import os
-import re
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -16,71 +11,24 @@ import httpx
 import pytest
 import redis
 
-TOKEN = re.compile(r"sgt_[0-9a-f]+_[A-Za-z0-9-]+")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _start(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "app", *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+from processes import free_port, new_token, running, segments, wait_ready
 
 
 @pytest.fixture
 def stack(empty_postgres: str, redis_server: str) -> Iterator[tuple[str, str]]:
-    redis.Redis.from_url(redis_server).flushdb()
-    env = {
-        **os.environ,
-        "DATABASE_URL": empty_postgres,
-        "REDIS_URL": redis_server,
-        "SEGMENTS_ENV": "production",
-    }
-    subprocess.run(
-        [sys.executable, "-m", "app", "migrate"],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    created = subprocess.run(
-        [sys.executable, "-m", "app", "create-account", "Stack"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    match = TOKEN.search(created.stdout)
-    assert match
-    port = _free_port()
-    processes = [
-        _start("serve", "--port", str(port), env=env),
-        _start("worker", "--concurrency", "1", env=env),
-    ]
-    base = f"http://127.0.0.1:{port}"
+    broker = redis.Redis.from_url(redis_server)
+    broker.flushdb()
+    env = {"DATABASE_URL": empty_postgres, "REDIS_URL": redis_server, "SEGMENTS_ENV": "production"}
+    assert segments("migrate", env=env).returncode == 0
+    token = new_token(segments("create-account", "Stack", env=env).stdout)
+    port = free_port()
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).json()["checks"].get("redis") == "ok":
-                    break
-            except (httpx.TransportError, ValueError):
-                time.sleep(0.2)
-        yield f"{base}/graphql", match.group(0)
+        with running(["serve", "--port", str(port)], ["worker", "--concurrency", "1"], env=env):
+            base = f"http://127.0.0.1:{port}"
+            wait_ready(base, lambda response: response.json()["checks"].get("redis") == "ok")
+            yield f"{base}/graphql", token
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=30)
-        redis.Redis.from_url(redis_server).flushdb()
+        broker.flushdb()
 
 
 @pytest.mark.postgres

@@ -291,6 +291,25 @@ async def _link_tags(account: Account, names_by_contact: dict[int, list[str]]) -
     await ContactTag.bulk_create(links, batch_size=1000, ignore_conflicts=True)
 
 
+def tag_changes(add: Sequence[str], remove: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The tags to add and to remove, checked: valid names, at least one, none in both."""
+    try:
+        add_names = clean_tag_names(add, "add")
+        remove_names = clean_tag_names(remove, "remove")
+    except ItemInvalid as exc:
+        raise DomainError(exc.code, exc.message, (exc.field or "add",)) from None
+    if not add_names and not remove_names:
+        raise DomainError(ErrorCode.REQUIRED, "Give tags to add or to remove.", ("add",))
+    both = {fold(n) for n in add_names} & {fold(n) for n in remove_names}
+    if both:
+        raise DomainError(
+            ErrorCode.INVALID,
+            f"A tag can't be both added and removed: {', '.join(sorted(both))}.",
+            ("remove",),
+        )
+    return add_names, remove_names
+
+
 async def tag_contacts(
     account: Account,
     contact_ids: Sequence[int],
@@ -299,18 +318,7 @@ async def tag_contacts(
 ) -> list[Contact]:
     """Add and remove tags on the given contacts. Every id must be one of the account's."""
     check_size(contact_ids)
-    try:
-        add_names = clean_tag_names(add, "add")
-        remove_names = clean_tag_names(remove, "remove")
-    except ItemInvalid as exc:
-        raise DomainError(exc.code, exc.message, (exc.field or "add",)) from None
-    both = {fold(n) for n in add_names} & {fold(n) for n in remove_names}
-    if both:
-        raise DomainError(
-            ErrorCode.INVALID,
-            f"A tag can't be both added and removed: {', '.join(sorted(both))}.",
-            ("remove",),
-        )
+    add_names, remove_names = tag_changes(add, remove)
     ids = list(dict.fromkeys(contact_ids))
     contacts = await Contact.filter(account=account, id__in=ids)
     if len(contacts) != len(ids):

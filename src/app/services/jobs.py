@@ -13,8 +13,8 @@ from app.db import id_set
 from app.filters import query
 from app.models import Account, BulkJob, ContactTag, Tag
 from app.models.enums import JobStatus
-from app.services.contacts import clean_tag_names, ensure_tags
-from app.services.errors import DomainError, ErrorCode, ItemInvalid
+from app.services.contacts import ensure_tags, tag_changes
+from app.services.errors import DomainError
 from app.services.segments import get_segment, segment_filter
 from app.services.tasks import queue
 from app.text import fold
@@ -28,20 +28,7 @@ async def start_tag_job(
 ) -> BulkJob:
     """Queue a job that tags every member of the segment (as it is when the job runs)."""
     segment = await get_segment(account, segment_id)
-    try:
-        add_names = clean_tag_names(add, "add")
-        remove_names = clean_tag_names(remove, "remove")
-    except ItemInvalid as exc:
-        raise DomainError(exc.code, exc.message, (exc.field or "add",)) from None
-    if not add_names and not remove_names:
-        raise DomainError(ErrorCode.REQUIRED, "Give tags to add or to remove.", ("add",))
-    both = {fold(n) for n in add_names} & {fold(n) for n in remove_names}
-    if both:
-        raise DomainError(
-            ErrorCode.INVALID,
-            f"A tag can't be both added and removed: {', '.join(sorted(both))}.",
-            ("remove",),
-        )
+    add_names, remove_names = tag_changes(add, remove)
     job = await BulkJob.create(
         account=account,
         kind=TAG_JOB,
