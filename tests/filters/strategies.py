@@ -250,10 +250,13 @@ def datasets(draw: st.DrawFn) -> Dataset:
     size = draw(st.integers(0, 12))
     addresses = draw(st.lists(emails, min_size=size, max_size=size, unique_by=fold))
     contacts = [draw(_contact(i, email, tags)) for i, email in enumerate(addresses, 1)]
-    segments = {
+    return Dataset(contacts=contacts, products=PRODUCTS, tags=tags, segments=default_segments())
+
+
+def default_segments() -> dict[int, SegmentDef]:
+    return {
         pk: SegmentDef(SegmentKind.DEFAULT, key, name=key.value) for key, pk in DEFAULT_PKS.items()
     }
-    return Dataset(contacts=contacts, products=PRODUCTS, tags=tags, segments=segments)
 
 
 # ---------------------------------------------------------------------------- filters
@@ -312,6 +315,8 @@ def string_conditions(draw: st.DrawFn, values: Sequence[str | None]) -> ast.Stri
 
 
 _INT_KEYS = ("eq", "gt", "gte", "lt", "lte")
+# Bounds past the columns' own ranges (smallint progress, int counts): still valid filters.
+EXTREME_INTS = (-(2**53), -(2**31) - 1, -32769, 32768, 2**31, 2**53)
 
 
 @st.composite
@@ -320,7 +325,11 @@ def int_conditions(
 ) -> ast.IntCondition:
     """One to three bounds, around the values in the data; never contradictory."""
     near_pool = sorted({v + d for v in pool for d in (-1, 0, 1) if abs(v + d) <= 2**53} | {0})
-    values = st.one_of(st.sampled_from(near_pool), st.integers(low, high))
+    values = st.one_of(
+        st.sampled_from(near_pool),
+        st.integers(low, high),
+        st.sampled_from(EXTREME_INTS),
+    )
     keys = draw(some_of(_INT_KEYS))
     bounds = {key: draw(values) for key in keys}
     while bounds:
@@ -659,3 +668,11 @@ def _valid(tree: ast.Filter) -> ast.Filter:
         return canonical(tree)
     except FilterError:
         reject()
+
+
+def fixed(contacts: list[Contact], *filters: dict[str, Any], now: datetime = NOW) -> Example:
+    """A hand-written example (for @example): filters in the input shape, generated ids."""
+    dataset = Dataset(
+        contacts=contacts, products=PRODUCTS, tags=TAG_POOL, segments=default_segments()
+    )
+    return Example(dataset, [codec.parse(f) for f in filters], now)
