@@ -136,6 +136,16 @@ def _nest(depth: int) -> dict[str, Any]:
         ({"products": {"ownsAny": [SEGMENT]}}, ("products", "ownsAny", "0"), "ID of a Product"),
         ({"productProgress": {"product": PRODUCT}}, ("productProgress", "percent"), "required"),
         ({"purchases": {"count": {"lt": 0}}}, ("purchases", "count"), "contradict"),
+        (
+            {"productProgress": {"product": PRODUCT, "percent": {"gte": 101}}},
+            ("productProgress", "percent"),
+            "contradict",
+        ),
+        (
+            {"customField": {"key": "k", "number": {"gt": 2, "lt": 2}}},
+            ("customField", "number"),
+            "contradict",
+        ),
         ({"emailActivity": {"count": {"gte": 1}}}, ("emailActivity", "event"), "required"),
         ({"emailActivity": {"event": "READ"}}, ("emailActivity", "event"), "not one of"),
         (
@@ -155,6 +165,12 @@ def test_errors_name_the_offending_path(data: Any, path: tuple[str, ...], messag
         codec.parse(data)
     assert caught.value.path == path
     assert message in caught.value.message
+
+
+def test_number_ranges_may_lie_between_integers() -> None:
+    tree = codec.parse({"customField": {"key": "k", "number": {"gt": 2, "lt": 3}}})
+    assert isinstance(tree, ast.CustomFieldMatch) and tree.number == ast.IntCondition(gt=2, lt=3)
+    codec.parse({"customField": {"key": "k", "number": {"gte": 2, "lte": 2}}})
 
 
 def test_depth_ten_is_allowed_and_201_conditions_are_not() -> None:

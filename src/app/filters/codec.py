@@ -142,18 +142,53 @@ def _string_condition(data: object, path: Path) -> ast.StringCondition:
     return ast.StringCondition(op, _text(value, here))
 
 
-def _int_condition(data: object, path: Path, *, counting: bool = False) -> ast.IntCondition:
+# The values a condition can meet: counts are never negative, progress is a percentage.
+Domain = tuple[int | None, int | None]
+ANY: Domain = (None, None)
+COUNTS: Domain = (0, None)
+PERCENT: Domain = (0, 100)
+
+
+def _int_condition(
+    data: object, path: Path, *, domain: Domain = ANY, fractional: bool = False
+) -> ast.IntCondition:
+    """Bounds that combine with AND; refused when no value of the domain meets them all
+    (`fractional`: the values may lie between integers, so `gt 2, lt 3` is satisfiable)."""
     fields = _only(data, path, ["eq", "gt", "gte", "lt", "lte"])
     if not fields:
         raise FilterError(path, "Give at least one of eq, gt, gte, lt, lte.")
     values = {k: _int(v, path + (k,)) for k, v in fields.items()}
     condition = ast.IntCondition(**values)
-    low, high = int_bounds(condition)
-    if counting:
-        low = max(low if low is not None else 0, 0)
-    if low is not None and high is not None and low > high:
+    if fractional:
+        empty = _empty_real_range(condition)
+    else:
+        low, high = clamp(int_bounds(condition), domain)
+        empty = low is not None and high is not None and low > high
+    if empty:
         raise FilterError(path, "These bounds contradict each other: no value satisfies them.")
     return condition
+
+
+def clamp(bounds: tuple[int | None, int | None], domain: Domain) -> tuple[int | None, int | None]:
+    """Integer bounds narrowed to a domain."""
+    (low, high), (floor, ceiling) = bounds, domain
+    if floor is not None:
+        low = floor if low is None else max(low, floor)
+    if ceiling is not None:
+        high = ceiling if high is None else min(high, ceiling)
+    return low, high
+
+
+def _empty_real_range(condition: ast.IntCondition) -> bool:
+    lows = [(v, True) for v in (condition.eq, condition.gte) if v is not None]
+    lows += [(condition.gt, False)] if condition.gt is not None else []
+    highs = [(v, True) for v in (condition.eq, condition.lte) if v is not None]
+    highs += [(condition.lt, False)] if condition.lt is not None else []
+    if not lows or not highs:
+        return False
+    low, low_closed = max(lows, key=lambda b: (b[0], not b[1]))
+    high, high_closed = min(highs, key=lambda b: (b[0], b[1]))
+    return low > high or (low == high and not (low_closed and high_closed))
 
 
 def int_bounds(condition: ast.IntCondition) -> tuple[int | None, int | None]:
@@ -204,7 +239,7 @@ def _window(data: object, path: Path) -> ast.DateWindow:
 
 
 def _age(data: object, path: Path) -> ast.Filter:
-    return ast.AgeMatch(_int_condition(data, path, counting=True))
+    return ast.AgeMatch(_int_condition(data, path, domain=COUNTS))
 
 
 def _subscription(data: object, path: Path) -> ast.Filter:
@@ -264,7 +299,7 @@ def _progress(data: object, path: Path) -> ast.Filter:
             raise FilterError(path + (required,), f"{required} is required.")
     return ast.ProductProgress(
         _id(fields["product"], path + ("product",), "Product"),
-        _int_condition(fields["percent"], path + ("percent",)),
+        _int_condition(fields["percent"], path + ("percent",), domain=PERCENT),
     )
 
 
@@ -272,7 +307,7 @@ def _purchases(data: object, path: Path) -> ast.Filter:
     fields = _only(data, path, ["product", "count", "totalCents", "window"])
     return ast.PurchaseMatch(
         product=_opt(fields, "product", path, lambda v, p: _id(v, p, "Product")),
-        count=_opt(fields, "count", path, lambda v, p: _int_condition(v, p, counting=True)),
+        count=_opt(fields, "count", path, lambda v, p: _int_condition(v, p, domain=COUNTS)),
         total_cents=_opt(fields, "totalCents", path, _int_condition),
         window=_opt(fields, "window", path, _window),
     )
@@ -284,7 +319,7 @@ def _activity(data: object, path: Path) -> ast.Filter:
         raise FilterError(path + ("event",), "event is required.")
     return ast.EmailActivity(
         event=_enum(EmailEventKind, fields["event"], path + ("event",)),
-        count=_opt(fields, "count", path, lambda v, p: _int_condition(v, p, counting=True)),
+        count=_opt(fields, "count", path, lambda v, p: _int_condition(v, p, domain=COUNTS)),
         window=_opt(fields, "window", path, _window),
         campaign=_opt(fields, "campaign", path, _text),
     )
@@ -302,7 +337,7 @@ def _custom(data: object, path: Path) -> ast.Filter:
     if kind == "string":
         return ast.CustomFieldMatch(key, string=_string_condition(value, here))
     if kind == "number":
-        return ast.CustomFieldMatch(key, number=_int_condition(value, here))
+        return ast.CustomFieldMatch(key, number=_int_condition(value, here, fractional=True))
     if kind == "date":
         return ast.CustomFieldMatch(key, date=_date_condition(value, here))
     return ast.CustomFieldMatch(key, exists=_bool(value, here))

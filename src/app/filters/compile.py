@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from app.filters import ast
-from app.filters.codec import int_bounds
+from app.filters.codec import ANY, PERCENT, Domain, clamp, int_bounds
 from app.filters.errors import FilterError
 from app.filters.sql import FALSE, TRUE, Dialect, Sql, all_of, any_of, join, placeholders, sql
 from app.text import fold
@@ -106,7 +106,9 @@ class Compiler:
                 return self._products(products)
             case ast.ProductProgress(product, percent):
                 rows = self._owned() + sql(" AND o.product_id = ?", product)
-                return exists(rows + Sql(" AND ") + int_range(Sql("o.progress"), percent))
+                # Clamped to 0-100: progress is a small integer column, bounds may be huge.
+                progress = int_range(Sql("o.progress"), percent, domain=PERCENT)
+                return exists(rows + Sql(" AND ") + progress)
             case ast.PurchaseMatch() as purchases:
                 return self._purchases(purchases)
             case ast.EmailActivity() as activity:
@@ -409,9 +411,10 @@ def counted(rows: Sql, condition: ast.IntCondition) -> Sql:
     return int_range(number, ast.IntCondition(gte=low, lte=high))
 
 
-def int_range(value: Sql, condition: ast.IntCondition) -> Sql:
-    """An integer expression within the condition's bounds, the expression written once."""
-    low, high = int_bounds(condition)
+def int_range(value: Sql, condition: ast.IntCondition, domain: Domain = ANY) -> Sql:
+    """An integer expression within the condition's bounds (narrowed to the values the
+    expression can take), the expression written once."""
+    low, high = clamp(int_bounds(condition), domain)
     if low is not None and high is not None:
         if low > high:
             return FALSE
