@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.engagement import explain_flags, recompute_flags
+from app.enums import EmailEventKind, EmailRisk, SubscriptionStatus
 from app.models import Account, Contact, EmailEvent
-from app.models.enums import EmailEventKind, EmailRisk, SubscriptionStatus
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 

@@ -25,9 +25,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.db import connection, is_postgres
+from app.enums import EmailEventKind, EmailRisk, SubscriptionStatus
 from app.filters.sql import Dialect, Sql, all_of, any_of, placeholders, render, sql
 from app.models import Account
-from app.models.enums import EmailEventKind, EmailRisk, SubscriptionStatus
 
 RECOMPUTE_BATCH = 10_000
 

@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from app import db
+from app.enums import GrantSource, SegmentKind
 from app.filters import ast, codec
 from app.models import Contact, Product, Segment, Tag
-from app.models.enums import GrantSource, SegmentKind
 from app.text import fold
 
 from . import reference

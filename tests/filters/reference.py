@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from app.filters import ast
-from app.models.enums import (
+from app.enums import (
     DefaultSegment,
     EmailEventKind,
     EmailRisk,
     SegmentKind,
     SubscriptionStatus,
 )
+from app.filters import ast
 from app.text import fold
 
 Purchase = tuple[int, int, datetime]  # (product id, amount in cents, occurred at)

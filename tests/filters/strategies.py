@@ -21,15 +21,15 @@ from typing import Any, TypeVar
 from hypothesis import reject
 from hypothesis import strategies as st
 
-from app.filters import ast, codec
-from app.filters.errors import FilterError
-from app.models.enums import (
+from app.enums import (
     DefaultSegment,
     EmailEventKind,
     EmailRisk,
     SegmentKind,
     SubscriptionStatus,
 )
+from app.filters import ast, codec
+from app.filters.errors import FilterError
 from app.text import fold
 
 from .reference import Contact, Dataset, SegmentDef, age, custom_day, midnight

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from app.enums import SegmentKind
 from app.filters import ast, codec, query
 from app.filters.compile import Compiler
 from app.filters.sql import render
 from app.models import Account, Contact, Segment
-from app.models.enums import SegmentKind
 from app.services.contacts import ContactData, upsert_contacts
 from app.services.events import EventData, record_events
 

@@ -8,15 +8,15 @@ from typing import Any
 
 import pytest
 
-from app.filters import ast, codec
-from app.filters.ids import to_global_id as _gid
-from app.models.enums import (
+from app.enums import (
     DefaultSegment,
     EmailEventKind,
     EmailRisk,
     SegmentKind,
     SubscriptionStatus,
 )
+from app.filters import ast, codec
+from app.filters.ids import to_global_id as _gid
 
 from .reference import Contact, Dataset, SegmentDef, evaluate, explain, members
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from app.enums import DefaultSegment, SegmentKind
 from app.filters import codec
 from app.filters.errors import FilterError
 from app.filters.ids import to_global_id
 from app.filters.validate import validate
 from app.models import Account, Product, Segment
-from app.models.enums import DefaultSegment, SegmentKind
 from app.services.accounts import create_account
 
 

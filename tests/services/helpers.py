@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from app.enums import EmailEventKind, GrantSource
 from app.models import (
     Account,
     Contact,
@@ -17,7 +18,6 @@ from app.models import (
     Purchase,
     Tag,
 )
-from app.models.enums import EmailEventKind, GrantSource
 from app.services.batch import BatchResult
 from app.services.contacts import ContactData, upsert_contacts
 from app.services.errors import ErrorCode

@@ -10,8 +10,8 @@ import pytest
 
 import app.auth
 from app.auth import authenticate, hash_secret, split_token
+from app.enums import DefaultSegment, SegmentKind
 from app.models import Account, ApiToken, Segment
-from app.models.enums import DefaultSegment, SegmentKind
 from app.services.accounts import create_account, issue_token, update_settings
 from app.services.errors import DomainError, ErrorCode
 

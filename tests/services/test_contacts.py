@@ -8,8 +8,8 @@ from datetime import date, timedelta
 
 import pytest
 
+from app.enums import EmailRisk, SubscriptionStatus, UnsubscribeReason
 from app.models import Account, Contact, ContactTag, Tag
-from app.models.enums import EmailRisk, SubscriptionStatus, UnsubscribeReason
 from app.services.batch import MAX_BATCH
 from app.services.contacts import ContactData, upsert_contacts
 from app.services.errors import DomainError, ErrorCode

@@ -10,6 +10,7 @@ import pytest
 
 from app.db import connection
 from app.engagement import explain_flags
+from app.enums import EmailEventKind, SubscriptionStatus
 from app.models import (
     Account,
     Contact,
@@ -20,7 +21,6 @@ from app.models import (
     Purchase,
     Tag,
 )
-from app.models.enums import EmailEventKind, SubscriptionStatus
 from app.services.batch import normalize_email
 from app.services.contacts import ContactData, upsert_contacts
 from app.services.demo import DemoSummary, seed_demo

@@ -8,8 +8,8 @@ from datetime import datetime
 
 import pytest
 
+from app.enums import EmailEventKind, SubscriptionStatus, UnsubscribeReason
 from app.models import Account, Contact, EmailEvent
-from app.models.enums import EmailEventKind, SubscriptionStatus, UnsubscribeReason
 from app.services.batch import MAX_BATCH
 from app.services.errors import DomainError, ErrorCode
 from app.services.events import record_events

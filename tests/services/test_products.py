@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from app.enums import GrantSource, ProductKind
 from app.models import Account, Contact, OwnedProduct, Product, Purchase
-from app.models.enums import GrantSource, ProductKind
 from app.services.batch import MAX_BATCH
 from app.services.errors import DomainError, ErrorCode
 from app.services.products import ProductData, grant_offers, upsert_products

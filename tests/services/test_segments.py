@@ -8,9 +8,9 @@ from typing import cast
 
 import pytest
 
+from app.enums import DefaultSegment, JobStatus
 from app.filters.ids import to_global_id
 from app.models import Account, BulkJob, Contact, ContactTag, Segment, SegmentCountSnapshot
-from app.models.enums import DefaultSegment, JobStatus
 from app.services import segments
 from app.services.contacts import ContactData, upsert_contacts
 from app.services.errors import DomainError, ErrorCode

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from app.enums import EmailEventKind, SubscriptionStatus
 from app.models import Account, Contact, EmailEvent, Tag
-from app.models.enums import EmailEventKind, SubscriptionStatus
 from app.services.contacts import ContactData, tag_contacts
 from app.services.errors import DomainError, ErrorCode
 from app.services.events import record_events

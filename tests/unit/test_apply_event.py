@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.enums import EmailEventKind, SubscriptionStatus, UnsubscribeReason
 from app.models import Contact
-from app.models.enums import EmailEventKind, SubscriptionStatus, UnsubscribeReason
 from app.services.events import ENGAGEMENT, apply_event
 
 START = datetime(2024, 1, 1, tzinfo=UTC)

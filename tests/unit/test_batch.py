@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from app.models.enums import EmailRisk
+from app.enums import EmailRisk
 from app.services.batch import (
     CLOCK_SKEW,
     MAX_BATCH,

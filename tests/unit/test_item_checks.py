@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from app.models.enums import EmailEventKind, GrantSource, SubscriptionStatus, UnsubscribeReason
+from app.enums import EmailEventKind, GrantSource, SubscriptionStatus, UnsubscribeReason
 from app.services import contacts, events, products
 from app.services.contacts import UNSET, ContactData, clean_tag_names
 from app.services.errors import ErrorCode, ItemInvalid

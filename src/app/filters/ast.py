@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from app.models.enums import EmailEventKind, EmailRisk, SubscriptionStatus
+from app.enums import EmailEventKind, EmailRisk, SubscriptionStatus
 
 StringOp = Literal[
     "eq", "neq", "contains", "not_contains", "starts_with", "ends_with", "in", "is_empty"

@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, TypeVar, cast
 
+from app.enums import EmailEventKind, EmailRisk, SubscriptionStatus
 from app.filters import ast
 from app.filters.errors import FilterError
 from app.filters.ids import from_global_id, to_global_id
-from app.models.enums import EmailEventKind, EmailRisk, SubscriptionStatus
 from app.text import fold
 
 VERSION = 1

@@ -6,8 +6,8 @@ app/engagement.py: set at once by events, recomputed nightly.
 
 from __future__ import annotations
 
+from app.enums import DefaultSegment, SubscriptionStatus
 from app.filters import ast
-from app.models.enums import DefaultSegment, SubscriptionStatus
 
 _SUBSCRIBED = ast.SubscriptionStatusIn((SubscriptionStatus.SUBSCRIBED,))
 

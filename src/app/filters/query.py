@@ -10,13 +10,13 @@ from datetime import datetime
 from typing import Any, Literal
 
 from app.db import connection, is_postgres
+from app.enums import DefaultSegment
 from app.filters import ast, codec
 from app.filters.compile import Compiler, SegmentFilters
 from app.filters.defaults import default_filter
 from app.filters.describe import describe
 from app.filters.sql import TRUE, Dialect, Sql, render, sql
 from app.models import Segment
-from app.models.enums import DefaultSegment
 
 OrderField = Literal["created_at", "email", "last_opened_at", "total_spent_cents"]
 _ORDER_COLUMNS: dict[OrderField, str] = {

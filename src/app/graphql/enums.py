@@ -3,7 +3,7 @@ marks the classes in place, so types annotate with the domain enums themselves."
 
 import strawberry
 
-from app.models.enums import (
+from app.enums import (
     DefaultSegment,
     EmailEventKind,
     EmailRisk,

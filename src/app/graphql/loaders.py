@@ -10,10 +10,10 @@ from typing import Any, TypeVar
 from strawberry.dataloader import DataLoader
 
 from app.db import connection
+from app.enums import SegmentKind
 from app.filters import query
 from app.filters.sql import Sql, placeholders, render, sql
 from app.models import Account, ContactTag, OwnedProduct, Segment, Tag
-from app.models.enums import SegmentKind
 from app.services.segments import segment_filter
 
 K = TypeVar("K")

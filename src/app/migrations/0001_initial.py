@@ -6,7 +6,7 @@ from tortoise.fields.base import OnDelete
 from tortoise.indexes import Index
 from tortoise.migrations import operations as ops
 
-from app.models.enums import (
+from app.enums import (
     DefaultSegment,
     EmailEventKind,
     EmailRisk,

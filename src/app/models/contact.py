@@ -5,8 +5,8 @@ from typing import Any
 from tortoise import fields
 from tortoise.models import Model
 
+from app.enums import EmailRisk, SubscriptionStatus, UnsubscribeReason
 from app.models.account import Account
-from app.models.enums import EmailRisk, SubscriptionStatus, UnsubscribeReason
 from app.models.fields import nullable_enum
 
 

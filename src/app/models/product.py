@@ -3,9 +3,9 @@
 from tortoise import fields
 from tortoise.models import Model
 
+from app.enums import GrantSource, ProductKind
 from app.models.account import Account
 from app.models.contact import Contact
-from app.models.enums import GrantSource, ProductKind
 
 
 class Product(Model):

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from tortoise.transactions import in_transaction
 
 from app.auth import new_token
+from app.enums import DefaultSegment, SegmentKind
 from app.models import Account, ApiToken, Segment
-from app.models.enums import DefaultSegment, SegmentKind
 from app.services.errors import DomainError, ErrorCode
 from app.services.tasks import queue
 from app.text import fold

@@ -11,8 +11,8 @@ from typing import Any, Literal
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from app.enums import EmailRisk, SubscriptionStatus, UnsubscribeReason
 from app.models import Account, Contact, ContactTag, Tag
-from app.models.enums import EmailRisk, SubscriptionStatus, UnsubscribeReason
 from app.services.batch import (
     BatchResult,
     check_size,

@@ -24,8 +24,7 @@ from tortoise.transactions import in_transaction
 
 from app import db
 from app.engagement import recompute_flags
-from app.models import Account, Contact, Product, Tag
-from app.models.enums import (
+from app.enums import (
     EmailEventKind,
     EmailRisk,
     GrantSource,
@@ -33,6 +32,7 @@ from app.models.enums import (
     SubscriptionStatus,
     UnsubscribeReason,
 )
+from app.models import Account, Contact, Product, Tag
 from app.services.batch import as_utc, utcnow
 from app.services.errors import DomainError, ErrorCode
 from app.services.events import apply_event

@@ -10,8 +10,8 @@ from datetime import datetime
 from tortoise.transactions import in_transaction
 
 from app.engagement import refresh_contacts
+from app.enums import EmailEventKind, SubscriptionStatus, UnsubscribeReason
 from app.models import Account, Contact, EmailEvent
-from app.models.enums import EmailEventKind, SubscriptionStatus, UnsubscribeReason
 from app.services.batch import (
     BatchResult,
     check_size,

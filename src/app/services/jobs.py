@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from tortoise.transactions import in_transaction
 
 from app.db import id_set
+from app.enums import JobStatus
 from app.filters import query
 from app.models import Account, BulkJob, ContactTag, Tag
-from app.models.enums import JobStatus
 from app.services.contacts import ensure_tags, tag_changes
 from app.services.errors import DomainError
 from app.services.segments import get_segment, segment_filter

@@ -10,8 +10,8 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from app.db import id_set
+from app.enums import GrantSource, ProductKind
 from app.models import Account, Contact, OwnedProduct, Product, Purchase
-from app.models.enums import GrantSource, ProductKind
 from app.services.batch import (
     BatchResult,
     check_size,

@@ -11,12 +11,12 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from app.engagement import explain_flags
+from app.enums import DefaultSegment, SegmentKind
 from app.filters import ast, codec, query
 from app.filters.defaults import default_filter
 from app.filters.errors import FilterError
 from app.filters.validate import segment_references, validate
 from app.models import Account, Contact, Segment, SegmentCountSnapshot
-from app.models.enums import DefaultSegment, SegmentKind
 from app.services.batch import utcnow
 from app.services.errors import DomainError, ErrorCode
 from app.services.tasks import queue

@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 from strawberry import UNSET
 
-from app.models.enums import EmailEventKind, EmailRisk, SubscriptionStatus
+from app.enums import EmailEventKind, EmailRisk, SubscriptionStatus
 
 
 @strawberry.input(one_of=True, description="One conditional; strings compare case-insensitively.")

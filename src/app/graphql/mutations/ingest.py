@@ -10,14 +10,7 @@ import strawberry
 from strawberry import UNSET
 from strawberry.scalars import JSON
 
-from app.filters.ids import from_global_id
-from app.graphql.context import Info
-from app.graphql.errors import UserError, from_domain, from_items
-from app.graphql.mutations.common import pk_of
-from app.graphql.types.account import AccountType
-from app.graphql.types.contact import ContactType
-from app.graphql.types.tag import ProductType
-from app.models.enums import (
+from app.enums import (
     EmailEventKind,
     EmailRisk,
     GrantSource,
@@ -25,6 +18,13 @@ from app.models.enums import (
     SubscriptionStatus,
     UnsubscribeReason,
 )
+from app.filters.ids import from_global_id
+from app.graphql.context import Info
+from app.graphql.errors import UserError, from_domain, from_items
+from app.graphql.mutations.common import pk_of
+from app.graphql.types.account import AccountType
+from app.graphql.types.contact import ContactType
+from app.graphql.types.tag import ProductType
 from app.services import contacts, events, products
 from app.services.accounts import update_settings
 from app.services.errors import DomainError

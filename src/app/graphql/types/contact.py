@@ -11,6 +11,7 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
+from app.enums import EmailRisk, SubscriptionStatus, UnsubscribeReason
 from app.filters import ast, query
 from app.graphql.context import Info
 from app.graphql.nodes import account_nodes
@@ -24,7 +25,6 @@ from app.graphql.pagination import (
 )
 from app.graphql.types.tag import OwnedProductType, TagType
 from app.models import Contact
-from app.models.enums import EmailRisk, SubscriptionStatus, UnsubscribeReason
 
 if TYPE_CHECKING:
     from app.graphql.types.segment import SegmentType

@@ -9,10 +9,10 @@ from typing import Any
 import strawberry
 from strawberry import relay
 
+from app.enums import JobStatus
 from app.graphql.context import Info
 from app.graphql.nodes import account_nodes
 from app.models import BulkJob
-from app.models.enums import JobStatus
 
 
 @strawberry.type(name="BulkJob")

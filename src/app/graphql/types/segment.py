@@ -11,13 +11,13 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
+from app.enums import DefaultSegment, SegmentKind
 from app.filters.ids import from_global_id
 from app.graphql.context import Info
 from app.graphql.errors import PublicError
 from app.graphql.nodes import account_nodes
 from app.graphql.types.contact import ContactConnection, ContactOrder, contact_connection
 from app.models import Segment
-from app.models.enums import DefaultSegment, SegmentKind
 from app.services import segments as service
 from app.services.errors import DomainError
 from app.services.tasks import queue

@@ -9,10 +9,10 @@ from typing import Any
 import strawberry
 from strawberry import relay
 
+from app.enums import GrantSource, ProductKind
 from app.graphql.context import Info
 from app.graphql.nodes import account_nodes
 from app.models import OwnedProduct, Product, Tag
-from app.models.enums import GrantSource, ProductKind
 
 
 @strawberry.type(name="Tag")
