@@ -15,7 +15,7 @@ from app.filters import query
 from app.models import Account, BulkJob, ContactTag, Tag
 from app.services.contacts import ensure_tags, tag_changes
 from app.services.errors import DomainError
-from app.services.segments import get_segment, segment_filter
+from app.services.segments import get_segment, mark_counts_stale, segment_filter
 from app.services.tasks import queue
 from app.text import fold
 
@@ -99,3 +99,4 @@ async def _run_tag_job(job: BulkJob) -> None:
             job.processed += len(ids)
             await BulkJob.filter(id=job.id).update(processed=job.processed)
         after = query.Keyset(rows[-1]["sort_value"], rows[-1]["id"])
+    await mark_counts_stale(account.id)  # tag-based segments may have changed
