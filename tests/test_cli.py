@@ -101,3 +101,10 @@ def test_demo_server_answers_viewer_with_the_printed_token(demo_server: tuple[st
     assert httpx.post(f"{base}/graphql", json=query).status_code == 401
     ide = httpx.get(f"{base}/graphql", headers={"Accept": "text/html"})
     assert ide.status_code == 200 and "graphiql" in ide.text.lower()
+    # The demo's segments are counted before the server starts.
+    counts = {"query": "{ segments { edges { node { defaultKey count { value computedAt } } } } }"}
+    edges = httpx.post(
+        f"{base}/graphql", json=counts, headers={"Authorization": f"Bearer {token}"}
+    ).json()["data"]["segments"]["edges"]
+    everyone = next(e["node"]["count"] for e in edges if e["node"]["defaultKey"] == "ALL_CONTACTS")
+    assert everyone["value"] == 200 and everyone["computedAt"]

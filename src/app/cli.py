@@ -58,6 +58,7 @@ async def _create_account(settings: Settings, name: str) -> None:
 async def _seed_demo(settings: Settings, contacts: int, name: str, seed: int) -> None:
     from app.services.accounts import create_account
     from app.services.demo import seed_demo
+    from app.services.segments import refresh_all_counts
 
     async with database(settings):
         await _require_migrated(settings)
@@ -65,6 +66,7 @@ async def _seed_demo(settings: Settings, contacts: int, name: str, seed: int) ->
         bar = ProgressBar()
         summary = await seed_demo(created.account, contacts, seed=seed, progress=bar)
         bar.close()
+        await refresh_all_counts(created.account.id)
     _print(
         f"Seeded account {name!r} (id {created.account.id}): {summary}.",
         f"API token (shown once): {created.token}",
@@ -121,6 +123,7 @@ async def _prepare_serve(settings: Settings, demo: bool, demo_contacts: int) -> 
             return None
         from app.services.accounts import create_account, issue_token
         from app.services.demo import seed_demo
+        from app.services.segments import refresh_all_counts
 
         account = await Account.filter(name=DEMO_ACCOUNT_NAME).order_by("id").first()
         if account is None:
@@ -128,6 +131,7 @@ async def _prepare_serve(settings: Settings, demo: bool, demo_contacts: int) -> 
             bar = ProgressBar()
             await seed_demo(created.account, demo_contacts, progress=bar)
             bar.close()
+            await refresh_all_counts(created.account.id)
             return created.token
         return await issue_token(account, "demo")
 

@@ -219,6 +219,12 @@ async def refresh_count(
     return segment
 
 
+async def refresh_all_counts(account_id: int, now: datetime | None = None) -> None:
+    """Count every segment of the account (after a bulk load, and nightly)."""
+    for segment_id in await Segment.filter(account_id=account_id).values_list("id", flat=True):
+        await refresh_count(account_id, int(str(segment_id)), now)
+
+
 async def _record_point(account_id: int, segment_id: int, day: date, count: int) -> None:
     updated = await SegmentCountSnapshot.filter(
         account_id=account_id, segment_id=segment_id, day=day
