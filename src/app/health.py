@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from typing import Any
 
 import redis.asyncio as aioredis
 from starlette.requests import Request
@@ -30,9 +32,9 @@ async def _check_redis(url: str) -> None:
         await client.aclose()
 
 
-async def _run(check: asyncio.Future[None] | object) -> str:
+async def _run(check: Coroutine[Any, Any, None]) -> str:
     try:
-        await asyncio.wait_for(check, CHECK_TIMEOUT_S)  # type: ignore[arg-type]
+        await asyncio.wait_for(check, CHECK_TIMEOUT_S)
     except Exception as exc:  # a readiness probe reports every failure, whatever its kind
         return f"failed: {type(exc).__name__}"
     return "ok"

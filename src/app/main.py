@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,8 +14,6 @@ from app.health import healthz, readyz
 from app.services.tasks import configure as configure_tasks
 from app.services.tasks import finish_pending
 from app.settings import Settings
-
-log = logging.getLogger(__name__)
 
 
 class UnmigratedDatabase(RuntimeError):
