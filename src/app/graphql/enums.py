@@ -1,44 +1,19 @@
-"""The domain's closed sets become GraphQL enums under the contract's names. strawberry.enum
-marks the classes in place, so types annotate with the domain enums themselves."""
+"""The domain's closed sets become GraphQL enums under their own names (ErrorCode under the
+contract's UserErrorCode). strawberry.enum marks the classes in place, so the GraphQL types
+annotate with the domain enums themselves."""
+
+from enum import Enum
 
 import strawberry
 
-from app.enums import (
-    DefaultSegment,
-    EmailEventKind,
-    EmailRisk,
-    GrantSource,
-    JobStatus,
-    ProductKind,
-    SegmentKind,
-    SubscriptionStatus,
-    UnsubscribeReason,
-)
+from app import enums as domain
 from app.services.errors import ErrorCode
 
-for _enum in (
-    DefaultSegment,
-    EmailEventKind,
-    EmailRisk,
-    GrantSource,
-    JobStatus,
-    ProductKind,
-    SegmentKind,
-    SubscriptionStatus,
-    UnsubscribeReason,
-):
-    strawberry.enum(_enum)
+for _value in vars(domain).values():
+    if (
+        isinstance(_value, type)
+        and issubclass(_value, Enum)
+        and _value.__module__ == domain.__name__
+    ):
+        strawberry.enum(_value)
 strawberry.enum(ErrorCode, name="UserErrorCode")
-
-__all__ = [
-    "DefaultSegment",
-    "EmailEventKind",
-    "EmailRisk",
-    "ErrorCode",
-    "GrantSource",
-    "JobStatus",
-    "ProductKind",
-    "SegmentKind",
-    "SubscriptionStatus",
-    "UnsubscribeReason",
-]

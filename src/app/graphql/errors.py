@@ -9,8 +9,9 @@ from collections.abc import Iterable
 import strawberry
 from graphql import GraphQLError
 
-from app.graphql.enums import ErrorCode as UserErrorCode
+from app.graphql import enums  # noqa: F401 - registers UserErrorCode
 from app.services.errors import DomainError, ItemError
+from app.services.errors import ErrorCode as UserErrorCode
 
 
 @strawberry.type
