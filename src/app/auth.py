@@ -7,12 +7,14 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from app.models import Account, ApiToken
 
 PREFIX = "sgt"
 _KEY_BYTES = 9  # 12 url-safe characters
 _SECRET_BYTES = 32
+USE_STAMP_EVERY = timedelta(hours=1)  # how stale last_used_at may get
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,10 @@ async def authenticate(token: str | None) -> Account | None:
         return None
     if not hmac.compare_digest(hash_secret(secret), row.secret_hash):
         return None
+    now = datetime.now(UTC)
+    if row.last_used_at is None or now - row.last_used_at > USE_STAMP_EVERY:
+        # Coarse on purpose: a write per request would cost more than knowing the minute.
+        await ApiToken.filter(id=row.id).update(last_used_at=now)
     return row.account
 
 

@@ -215,3 +215,22 @@ async def test_out_of_range_settings_are_refused(account: Account, changes: dict
     assert (stored.inactivity_days, stored.soft_bounce_threshold) == (90, 3)
     # The caller's object, which it may hand back beside the error, is unchanged too.
     assert (account.inactivity_days, account.soft_bounce_threshold) == (90, 3)
+
+
+async def test_authenticating_stamps_the_tokens_last_use_at_most_hourly(db: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from app.auth import authenticate
+    from app.models import ApiToken
+    from app.services.accounts import create_account
+
+    created = await create_account("Stamped")
+    token = await ApiToken.get(account=created.account)
+    assert token.last_used_at is None
+    assert await authenticate(created.token) is not None
+    await token.refresh_from_db()
+    first = token.last_used_at
+    assert first is not None and datetime.now(UTC) - first < timedelta(minutes=1)
+    await authenticate(created.token)
+    await token.refresh_from_db()
+    assert token.last_used_at == first  # not rewritten within the hour
