@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import random
+import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.engagement import explain_flags, recompute_flags
 from app.enums import EmailEventKind, EmailRisk, SubscriptionStatus
 from app.models import Account, Contact, EmailEvent
+from app.services.accounts import create_account
+from app.services.contacts import ContactData, upsert_contacts
+from app.services.events import ENGAGEMENT, EventData, record_events
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
@@ -101,19 +109,23 @@ async def test_hard_bounced_until_engagement_or_delivery(account: Account) -> No
     assert (await _flags(delivered_before))[2]
 
 
-async def test_recompute_reports_changes_stamps_every_contact_and_follows_settings(
+async def test_recompute_writes_only_the_contacts_it_changes_and_follows_settings(
     account: Account,
 ) -> None:
     stale = await _contact(account, "stale", last_engaged_at=ago(60))
-    await _contact(account, "fresh", last_engaged_at=ago(1))
-    assert await recompute_flags(account, NOW) == 2  # first run: every row gets its stamp
-    assert await recompute_flags(account, NOW) == 0
+    fresh = await _contact(account, "fresh", last_engaged_at=ago(1))
+    assert await recompute_flags(account, NOW) == 0  # both right already: nothing written
+    await account.refresh_from_db()
+    assert account.flags_evaluated_at == NOW  # the account says when they were checked
     account.inactivity_days = 30
     await account.save()
-    assert await recompute_flags(account, NOW) == 1
+    later = NOW + timedelta(hours=1)
+    assert await recompute_flags(account, later) == 1
     assert (await _flags(stale))[0]
     await stale.refresh_from_db()
-    assert stale.flags_computed_at == NOW
+    await fresh.refresh_from_db()
+    assert (stale.flags_computed_at, fresh.flags_computed_at) == (later, None)
+    assert await recompute_flags(account, later) == 0
 
 
 async def test_explain_flags_gives_every_part(account: Account) -> None:
@@ -125,3 +137,53 @@ async def test_explain_flags_gives_every_part(account: Account) -> None:
     assert not parts["soft_bouncing"] and not parts["unengaged_sends"]
     assert not parts["hard_bounced"]
     assert await explain_flags(account, contact.id + 10_000, NOW) is None
+
+
+# Distinct minutes, so "before" and "after" are never ties.
+_event_lists = st.lists(
+    st.tuples(st.sampled_from(EmailEventKind), st.integers(0, 10_000)),
+    max_size=20,
+    unique_by=lambda pair: pair[1],
+).map(lambda pairs: [(kind, START + timedelta(minutes=m)) for kind, m in pairs])
+START = NOW - timedelta(days=30)
+
+
+@settings(max_examples=40, deadline=None, database=None)
+@given(events=_event_lists, batches=st.integers(1, 3), rnd=st.randoms(use_true_random=False))
+async def test_recorded_events_set_the_counters_and_the_hard_bounce_flag(
+    db: str, events: list[tuple[EmailEventKind, datetime]], batches: int, rnd: random.Random
+) -> None:
+    """Recorded in any order and any batches, the counters and Hard Bounced come out as a
+    direct reading of the event list says."""
+    account = (await create_account(f"Events {secrets.token_hex(3)}")).account
+    await upsert_contacts(
+        account,
+        [ContactData(email="ann@x.com", subscription_status="SUBSCRIBED")],
+        now=START - timedelta(days=1),
+    )
+    shuffled = list(events)
+    rnd.shuffle(shuffled)
+    for index in range(batches):
+        part = shuffled[index::batches]
+        items = [EventData("ann@x.com", kind, at) for kind, at in part]
+        assert not (await record_events(account, items, now=NOW)).errors
+    contact = await Contact.get(account=account, email_lower="ann@x.com")
+
+    engaged = max((at for k, at in events if k in ENGAGEMENT), default=None)
+
+    def since_engagement(kind: EmailEventKind) -> int:
+        return sum(1 for k, at in events if k is kind and (engaged is None or at > engaged))
+
+    assert contact.sends_since_engagement == since_engagement(EmailEventKind.SENT)
+    assert contact.soft_bounces == since_engagement(EmailEventKind.BOUNCED_SOFT)
+    # Hard bounced: the last delivery attempt (or sign of life) was a permanent failure.
+    attempts = sorted(
+        (at, kind)
+        for kind, at in events
+        if kind in (EmailEventKind.BOUNCED_HARD, EmailEventKind.DELIVERED, *ENGAGEMENT)
+    )
+    assert contact.is_hard_bounced == (
+        bool(attempts) and attempts[-1][1] is EmailEventKind.BOUNCED_HARD
+    )
+    if engaged is not None and engaged > NOW - timedelta(days=account.inactivity_days):
+        assert not contact.is_inactive and not contact.is_excluded

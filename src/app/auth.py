@@ -7,8 +7,9 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
+from app import clock
 from app.models import Account, ApiToken
 
 PREFIX = "sgt"
@@ -58,7 +59,7 @@ async def authenticate(token: str | None) -> Account | None:
         return None
     if not hmac.compare_digest(hash_secret(secret), row.secret_hash):
         return None
-    now = datetime.now(UTC)
+    now = clock.now()
     if row.last_used_at is None or now - row.last_used_at > USE_STAMP_EVERY:
         # Coarse on purpose: a write per request would cost more than knowing the minute.
         await ApiToken.filter(id=row.id).update(last_used_at=now)

@@ -1,5 +1,5 @@
-"""The `segments` command: serve, worker, migrate, create-account, seed-demo, import-csv,
-export-schema."""
+"""The `segments` command: serve, worker, beat, migrate, create-account, seed-demo, import-csv,
+recompute, export-schema."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from app.boot import configure
 from app.db import apply_migrations, database, pending_migrations
+from app.filters.ids import from_global_id
 from app.main import migrate_hint
 from app.models import Account
 from app.progress import ProgressBar
@@ -57,8 +59,8 @@ async def _create_account(settings: Settings, name: str) -> None:
 
 async def _seed_demo(settings: Settings, contacts: int, name: str, seed: int) -> None:
     from app.services.accounts import create_account
+    from app.services.counts import refresh_all_counts
     from app.services.demo import seed_demo
-    from app.services.segments import refresh_all_counts
 
     async with database(settings):
         await _require_migrated(settings)
@@ -106,6 +108,52 @@ async def _import_csv(
         _print(f"Rejected rows written to {rejects}.")
 
 
+async def _recompute(settings: Settings, account_id: int | None) -> None:
+    """Run the nightly work now, here, for one account or all of them; a run of an account
+    whose lock another run holds is skipped. Fails (exit 1) if any run failed."""
+    from app.enums import RunTrigger
+    from app.services.maintenance import run
+
+    async with database(settings):
+        await _require_migrated(settings)
+        if account_id is not None:
+            if not await Account.exists(id=account_id):
+                raise CommandError(f"No account with id {account_id}.")
+            ids = [account_id]
+        else:
+            ids = [
+                int(str(i)) for i in await Account.all().order_by("id").values_list("id", flat=True)
+            ]
+        failed = 0
+        for current in ids:
+            try:
+                record = await run(current, RunTrigger.COMMAND)
+            except Exception as exc:
+                logging.getLogger(__name__).exception("account %s: the run failed", current)
+                _print(f"account {current}: failed ({type(exc).__name__}); see the log")
+                failed += 1
+                continue
+            if record is None:
+                _print(f"account {current}: skipped, another run holds its lock")
+            else:
+                _print(
+                    f"account {current}: {record.flags_changed} flags changed, "
+                    f"{record.counts_refreshed} counts refreshed"
+                )
+    if failed:
+        raise CommandError(f"{failed} of {len(ids)} runs failed.")
+
+
+def account_ref(value: str) -> int:
+    """An account as the CLI takes it: its number, or its ID as the API shows it."""
+    if value.isascii() and value.isdigit():
+        return int(value)
+    pk = from_global_id(value, "Account")
+    if pk is None:
+        raise argparse.ArgumentTypeError(f"{value!r} is neither an account number nor its ID")
+    return pk
+
+
 async def _require_migrated(settings: Settings) -> None:
     pending = await pending_migrations()
     if pending:
@@ -122,8 +170,8 @@ async def _prepare_serve(settings: Settings, demo: bool, demo_contacts: int) -> 
         if not demo:
             return None
         from app.services.accounts import create_account, issue_token
+        from app.services.counts import refresh_all_counts
         from app.services.demo import seed_demo
-        from app.services.segments import refresh_all_counts
 
         account = await Account.filter(name=DEMO_ACCOUNT_NAME).order_by("id").first()
         if account is None:
@@ -165,12 +213,39 @@ def _serve(settings: Settings, demo: bool, demo_contacts: int) -> None:
     )
 
 
-def _worker(settings: Settings, concurrency: int) -> None:
+def _worker(settings: Settings, concurrency: int, queues: str) -> None:
     if not settings.redis_url:
         raise CommandError("The worker takes its tasks from Redis: set REDIS_URL.")
+    from app.services.tasks import QUEUES
     from worker.celery_app import app
 
-    app.worker_main(["worker", "--loglevel", settings.log_level, "--concurrency", str(concurrency)])
+    unknown = set(queues.split(",")) - set(QUEUES)
+    if unknown:
+        raise CommandError(
+            f"Unknown queue(s) {', '.join(sorted(unknown))}; known: {', '.join(QUEUES)}."
+        )
+    app.worker_main(
+        [
+            "worker",
+            "--loglevel",
+            settings.log_level,
+            "--concurrency",
+            str(concurrency),
+            "--queues",
+            queues,
+        ]
+    )
+
+
+def _beat(settings: Settings, schedule_file: Path) -> None:
+    if not settings.redis_url:
+        raise CommandError(
+            "Beat sends the schedule's tasks through Redis: set REDIS_URL. Without Redis, "
+            "`segments serve` runs the schedule itself."
+        )
+    from worker.celery_app import app
+
+    app.start(["beat", "--loglevel", settings.log_level, "--schedule", str(schedule_file)])
 
 
 def _export_schema(path: Path) -> None:
@@ -201,14 +276,38 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--seed", type=int, default=0, help="random seed (same seed, same data)")
 
     worker = commands.add_parser("worker", help="run a Celery worker (needs REDIS_URL)")
-    worker.add_argument("--concurrency", type=int, default=2)
+    worker.add_argument(
+        "--concurrency", type=int, default=2, help="worker processes (default: %(default)s)"
+    )
+    worker.add_argument(
+        "--queues",
+        default="nightly,counts,bulk",
+        help="comma-separated queues to take tasks from (default: %(default)s)",
+    )
+
+    beat = commands.add_parser(
+        "beat", help="run Celery beat, which sends the nightly work and the sweep (one only)"
+    )
+    beat.add_argument(
+        "--schedule-file",
+        type=Path,
+        default=Path("celerybeat-schedule"),
+        help="where beat keeps the time of each task's last firing (default: %(default)s)",
+    )
+
+    recompute = commands.add_parser(
+        "recompute", help="run the nightly work now, in this process (cron-friendly)"
+    )
+    recompute.add_argument(
+        "--account", type=account_ref, metavar="ID", help="only this account (default: all)"
+    )
 
     export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
     export.add_argument("path", type=Path, nargs="?", default=SCHEMA_FILE)
 
     imp = commands.add_parser("import-csv", help="import contacts from a CSV file")
     imp.add_argument("path", type=Path)
-    imp.add_argument("--account", type=int, required=True, metavar="ID")
+    imp.add_argument("--account", type=account_ref, required=True, metavar="ID")
     imp.add_argument("--rejects", type=Path, help="write the rejected rows' errors to this CSV")
     return parser
 
@@ -223,6 +322,8 @@ def _command(args: argparse.Namespace, settings: Settings) -> Coroutine[Any, Any
             if args.contacts < 1:
                 raise CommandError("--contacts must be at least 1.")
             return _seed_demo(settings, args.contacts, args.name, args.seed)
+        case "recompute":
+            return _recompute(settings, args.account)
         case "import-csv":
             if not args.path.is_file():
                 raise CommandError(f"No such file: {args.path}")
@@ -245,11 +346,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     logging.getLogger("tortoise").setLevel(max(logging.WARNING, logging.getLogger().level))
+    configure(settings)
     try:
         if args.command == "serve":
             _serve(settings, args.demo, args.demo_contacts)
         elif args.command == "worker":
-            _worker(settings, args.concurrency)
+            _worker(settings, args.concurrency, args.queues)
+        elif args.command == "beat":
+            _beat(settings, args.schedule_file)
         elif args.command == "export-schema":
             _export_schema(args.path)
         else:

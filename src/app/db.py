@@ -12,6 +12,7 @@ from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.executor import MigrationExecutor
 from tortoise.queryset import QuerySet
 
+from app.filters.sql import Dialect
 from app.settings import Settings
 
 APP_LABEL = "models"
@@ -79,6 +80,10 @@ def connection() -> BaseDBAsyncClient:
 
 def is_postgres(conn: BaseDBAsyncClient | None = None) -> bool:
     return (conn or connection()).capabilities.dialect == "postgres"
+
+
+def dialect() -> Dialect:
+    return "postgres" if is_postgres() else "sqlite"
 
 
 async def pending_migrations() -> list[str]:

@@ -1,10 +1,10 @@
 """The engagement rules, in one place: Inactive, high risk, Excluded and Hard Bounced.
 
-Each rule is a set-based SQL predicate over `contacts c` of one account. The same predicates
-recompute the stored flags (`recompute_flags`, run nightly by the workers and after the
-account's settings change) and explain them for one contact (`explain_flags`). Between
-recomputes, events keep the flags current (app/services/events.py): an open or a click takes a
-contact out of Inactive and Excluded at once, a hard bounce marks it hard bounced.
+Each rule is a set-based SQL predicate over `contacts c` of one account, and nothing else
+restates them: every change that can move a flag applies them to the contacts it touched in
+its own transaction (`apply_rules`: events, upserts), the nightly run applies them to every
+contact as time passes (`recompute_flags`), and `explain_flags` gives the truth of each part
+for one contact.
 
 - Inactive: subscribed, and no open or click in the account's inactivity window, counted from
   the later of the last engagement and the subscription date (the creation date when neither
@@ -21,15 +21,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from app.db import connection, is_postgres
+from app import clock
+from app.db import connection, dialect
 from app.enums import EmailEventKind, EmailRisk, SubscriptionStatus
-from app.filters.sql import Dialect, Sql, all_of, any_of, placeholders, render, sql
+from app.filters.sql import Dialect, Sql, all_of, any_of, placeholders, render, sql, time_param
 from app.models import Account
 
-RECOMPUTE_BATCH = 10_000
+if TYPE_CHECKING:
+    from app.locks import Held
+
+# Contacts per UPDATE of a nightly recompute: bounds the rows one statement locks.
+RECOMPUTE_BATCH = 20_000
 
 
 @dataclass(frozen=True)
@@ -53,8 +58,7 @@ class Rules:
         )
 
     def _time(self, moment: datetime) -> Any:
-        moment = moment.astimezone(UTC)
-        return moment.isoformat(" ") if self.dialect == "sqlite" else moment
+        return time_param(moment, self.dialect)
 
     @property
     def window_start(self) -> datetime:
@@ -112,7 +116,8 @@ class Rules:
         return all_of([self.subscribed(), self.unengaged_in_window()])
 
     def high_risk(self) -> Sql:
-        return any_of([self.risky_address(), self.soft_bouncing(), self.unengaged_sends()])
+        # The stored parts first: the soft-bounce count runs only when they are false.
+        return any_of([self.risky_address(), self.unengaged_sends(), self.soft_bouncing()])
 
     def excluded(self) -> Sql:
         return all_of([self.inactive(), self.high_risk()])
@@ -141,17 +146,62 @@ def _flag(predicate: Sql) -> Sql:
     return Sql("CASE WHEN ") + predicate + Sql(" THEN TRUE ELSE FALSE END")
 
 
-def _dialect() -> Dialect:
-    return "postgres" if is_postgres() else "sqlite"
+def _rules(account: Account, now: datetime) -> Rules:
+    return Rules.for_account(account, now, dialect())
 
 
-async def recompute_flags(account: Account, now: datetime | None = None) -> int:
-    """Set every contact's is_inactive, is_excluded and is_hard_bounced from the rules: one
-    UPDATE per batch of ids, never a loop over contacts. Returns how many contacts changed."""
-    now = now or datetime.now(UTC)
-    rules = Rules.for_account(account, now, _dialect())
-    conn = connection()
-    bounds = await conn.execute_query_dict(
+def _set_flags(rules: Rules, scope: Sql, *, changed_only: bool) -> Sql:
+    """One UPDATE that sets the three flags of the contacts in `scope` from the rules, and
+    stamps flags_computed_at on the rows it writes. With `changed_only` it writes only the
+    contacts whose flags move: a night that changes nothing reads and writes nothing.
+
+    The rules are spelled in SET (and repeated in WHERE) rather than joined from a subquery
+    on purpose: on PostgreSQL, when a concurrent event has just changed a row, the UPDATE
+    re-reads that row and SET re-evaluates the rules on its new version, so an open recorded
+    during the nightly run is never overwritten with flags computed before it."""
+    inactive, excluded, bounced = (
+        _flag(rules.inactive()),
+        _flag(rules.excluded()),
+        _flag(rules.hard_bounced()),
+    )
+    statement = (
+        Sql("UPDATE contacts AS c SET is_inactive = ")
+        + inactive
+        + Sql(", is_excluded = ")
+        + excluded
+        + Sql(", is_hard_bounced = ")
+        + bounced
+        + sql(
+            ", flags_computed_at = ? WHERE c.account_id = ? AND ",
+            rules._time(rules.now),
+            rules.account_id,
+        )
+        + scope
+    )
+    if changed_only:
+        # Cheapest first: a contact whose Inactive flag moved needs no other comparison.
+        statement = (
+            statement
+            + Sql(" AND (c.is_inactive <> ")
+            + inactive
+            + Sql(" OR c.is_hard_bounced <> ")
+            + bounced
+            + Sql(" OR c.is_excluded <> ")
+            + excluded
+            + Sql(")")
+        )
+    return statement
+
+
+async def recompute_flags(
+    account: Account, now: datetime | None = None, *, held: Held | None = None
+) -> int:
+    """Apply the rules to every contact of the account, one UPDATE per range of ids, writing
+    only the contacts whose flags change; then stamp the account as evaluated at `now`.
+    Returns how many contacts changed. `held`: the run's lock, checked between batches."""
+    now = now or clock.now()
+    rules = _rules(account, now)
+    bounds = await connection().execute_query_dict(
         render(
             sql(
                 "SELECT MIN(id) AS lo, MAX(id) AS hi FROM contacts WHERE account_id = ?", account.id
@@ -161,48 +211,23 @@ async def recompute_flags(account: Account, now: datetime | None = None) -> int:
         [account.id],
     )
     low, high = bounds[0]["lo"], bounds[0]["hi"]
-    if low is None:
-        return 0
     changed = 0
-    for start in range(int(low), int(high) + 1, RECOMPUTE_BATCH):
-        inactive, excluded, bounced = (
-            _flag(rules.inactive()),
-            _flag(rules.excluded()),
-            _flag(rules.hard_bounced()),
-        )
-        statement = (
-            Sql("UPDATE contacts AS c SET is_inactive = ")
-            + inactive
-            + Sql(", is_excluded = ")
-            + excluded
-            + Sql(", is_hard_bounced = ")
-            + bounced
-            + sql(", flags_computed_at = ?", rules._time(now))
-            + sql(
-                " WHERE c.account_id = ? AND c.id >= ? AND c.id < ?",
-                account.id,
-                start,
-                start + RECOMPUTE_BATCH,
-            )
-            + Sql(" AND (c.is_inactive <> ")
-            + inactive
-            + Sql(" OR c.is_excluded <> ")
-            + excluded
-            + Sql(" OR c.is_hard_bounced <> ")
-            + bounced
-            + Sql(" OR c.flags_computed_at IS NULL)")
-        )
-        changed += await _execute(statement, rules.dialect)
-        # Contacts already right only get their timestamp.
-        stamp = sql(
-            "UPDATE contacts SET flags_computed_at = ? WHERE account_id = ? AND id >= ? AND id < ?",
-            rules._time(now),
-            account.id,
-            start,
-            start + RECOMPUTE_BATCH,
-        )
-        await _execute(stamp, rules.dialect)
+    if low is not None:
+        for start in range(int(low), int(high) + 1, RECOMPUTE_BATCH):
+            if held is not None:
+                held.check()
+            scope = sql("c.id >= ? AND c.id < ?", start, start + RECOMPUTE_BATCH)
+            changed += await _execute(_set_flags(rules, scope, changed_only=True), rules.dialect)
+    await Account.filter(id=account.id).update(flags_evaluated_at=now)
+    account.flags_evaluated_at = now
     return changed
+
+
+async def apply_rules(account: Account, contact_ids: Sequence[int], now: datetime) -> None:
+    """Apply the rules to contacts a change just touched, in the caller's transaction."""
+    if contact_ids:
+        scope = Sql("c.id IN (") + placeholders(sorted(set(contact_ids))) + Sql(")")
+        await _execute(_set_flags(_rules(account, now), scope, changed_only=False), dialect())
 
 
 def _since_engagement(rules: Rules, kind: EmailEventKind) -> Sql:
@@ -216,37 +241,28 @@ def _since_engagement(rules: Rules, kind: EmailEventKind) -> Sql:
 
 async def refresh_contacts(account: Account, contact_ids: Sequence[int], now: datetime) -> None:
     """After new events: recount sends and soft bounces since the last engagement from the
-    events themselves (so late, out-of-order events count right), then apply the rules to the
-    flags, all in the caller's transaction."""
+    events themselves (so late, out-of-order events count right), then apply the rules, all
+    in the caller's transaction."""
     if not contact_ids:
         return
-    rules = Rules.for_account(account, now, _dialect())
+    rules = _rules(account, now)
     ids = placeholders(sorted(set(contact_ids)))
-    scope = sql(" WHERE c.account_id = ? AND c.id IN (", account.id) + ids + Sql(")")
     counters = (
         Sql("UPDATE contacts AS c SET sends_since_engagement = ")
         + _since_engagement(rules, EmailEventKind.SENT)
         + Sql(", soft_bounces = ")
         + _since_engagement(rules, EmailEventKind.BOUNCED_SOFT)
-        + scope
+        + sql(" WHERE c.account_id = ? AND c.id IN (", account.id)
+        + ids
+        + Sql(")")
     )
     await _execute(counters, rules.dialect)
     # A second statement: the rules read the counters just written.
-    flags = (
-        Sql("UPDATE contacts AS c SET is_inactive = ")
-        + _flag(rules.inactive())
-        + Sql(", is_excluded = ")
-        + _flag(rules.excluded())
-        + Sql(", is_hard_bounced = ")
-        + _flag(rules.hard_bounced())
-        + sql(", flags_computed_at = ?", rules._time(now))
-        + scope
-    )
-    await _execute(flags, rules.dialect)
+    await apply_rules(account, contact_ids, now)
 
 
-async def _execute(statement: Sql, dialect: Dialect) -> int:
-    rows, _ = await connection().execute_query(render(statement, dialect), list(statement.params))
+async def _execute(statement: Sql, kind: Dialect) -> int:
+    rows, _ = await connection().execute_query(render(statement, kind), list(statement.params))
     return int(rows)
 
 
@@ -254,7 +270,7 @@ async def explain_flags(
     account: Account, contact_id: int, now: datetime | None = None
 ) -> dict[str, bool] | None:
     """The truth of every rule part for one contact (None if the account has no such contact)."""
-    rules = Rules.for_account(account, now or datetime.now(UTC), _dialect())
+    rules = _rules(account, now or clock.now())
     statement = Sql("SELECT ")
     for index, (name, predicate) in enumerate(rules.parts().items()):
         statement = statement + Sql(", " if index else "") + _flag(predicate) + Sql(f" AS {name}")

@@ -62,3 +62,12 @@ class JobStatus(StrEnum):
     RUNNING = "RUNNING"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
+
+
+class RunTrigger(StrEnum):
+    """What started a maintenance run."""
+
+    SCHEDULE = "SCHEDULE"  # the nightly schedule (Celery beat, or the embedded scheduler)
+    MANUAL = "MANUAL"  # accountRecompute
+    SETTINGS = "SETTINGS"  # a change of the engagement settings
+    COMMAND = "COMMAND"  # `segments recompute`

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from app.boot import configure
 from app.db import close_db, init_db, pending_migrations
 from app.graphql.view import AuthenticatedGraphQL
 from app.health import healthz, readyz
-from app.services.tasks import configure as configure_tasks
+from app.schedule import periodic
+from app.scheduler import EmbeddedScheduler
 from app.services.tasks import finish_pending
 from app.settings import Settings
 
@@ -32,15 +35,23 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        configure(settings)
         await init_db(settings, serving=True)
-        configure_tasks(settings)
+        scheduler: asyncio.Task[None] | None = None
         try:
             pending = await pending_migrations()
             if pending:
                 raise UnmigratedDatabase(migrate_hint(pending))
+            if settings.task_mode == "inprocess" and settings.schedule:
+                # No beat without Redis: this process runs the schedule itself.
+                scheduler = asyncio.create_task(EmbeddedScheduler(periodic(settings)).run())
             yield
-            await finish_pending()
         finally:
+            if scheduler is not None:
+                scheduler.cancel()
+                with suppress(asyncio.CancelledError):
+                    await scheduler
+            await finish_pending()
             await close_db()
 
     app = Starlette(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import time
 from typing import Literal
 
 DEFAULT_DATABASE_URL = "sqlite://segments.sqlite3"
@@ -36,6 +37,23 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be an integer, not {raw!r}") from None
 
 
+def _time_of_day(env: Mapping[str, str], name: str, default: time) -> time:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        hours, minutes = raw.strip().split(":")
+        return time(int(hours), int(minutes))
+    except ValueError:
+        raise SettingsError(f"{name} must be a UTC time of day as HH:MM, not {raw!r}") from None
+
+
+def _positive(name: str, value: int) -> int:
+    if value < 1:
+        raise SettingsError(f"{name} must be at least 1, not {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -46,6 +64,19 @@ class Settings:
     port: int = 8000
     statement_timeout_ms: int = 10_000
     log_level: str = "INFO"
+    # The nightly run (flags, then counts and history) of every account, at this UTC time.
+    nightly_at: time = time(3, 0)
+    # How often the counts marked stale are refreshed (and jobs never handed over are sent).
+    sweep_every_s: int = 300
+    # The embedded mode runs the schedule in the API process; off, only `segments recompute`
+    # (or beat, with Redis) runs it.
+    schedule: bool = True
+    # The per-account lock of a nightly run expires this long after its last extension.
+    lock_ttl_s: int = 60
+    # Redis hands an unacknowledged task to another worker after this long.
+    visibility_timeout_s: int = 3600
+    # Shifts the clock of every "now" (app.clock); for rehearsals and tests.
+    clock_offset_s: int = 0
 
     @property
     def is_postgres(self) -> bool:
@@ -69,6 +100,16 @@ class Settings:
             raise SettingsError(
                 f"SEGMENTS_ENV must be development or production, not {environment!r}"
             )
+        lock_ttl_s = _positive("SEGMENTS_LOCK_TTL_S", _int(env, "SEGMENTS_LOCK_TTL_S", 60))
+        visibility = _positive(
+            "SEGMENTS_VISIBILITY_TIMEOUT_S", _int(env, "SEGMENTS_VISIBILITY_TIMEOUT_S", 3600)
+        )
+        if lock_ttl_s >= visibility:
+            # A crashed run's task comes back after the visibility timeout; its lock must
+            # have expired by then, or the redelivered run would skip itself.
+            raise SettingsError(
+                "SEGMENTS_LOCK_TTL_S must be shorter than SEGMENTS_VISIBILITY_TIMEOUT_S"
+            )
         return cls(
             database_url=database_url,
             redis_url=env.get("REDIS_URL") or None,
@@ -78,4 +119,12 @@ class Settings:
             port=_int(env, "SEGMENTS_PORT", 8000),
             statement_timeout_ms=_int(env, "SEGMENTS_STATEMENT_TIMEOUT_MS", 10_000),
             log_level=env.get("SEGMENTS_LOG_LEVEL", "INFO").upper(),
+            nightly_at=_time_of_day(env, "SEGMENTS_NIGHTLY_AT", time(3, 0)),
+            sweep_every_s=_positive(
+                "SEGMENTS_SWEEP_EVERY_S", _int(env, "SEGMENTS_SWEEP_EVERY_S", 300)
+            ),
+            schedule=_flag(env, "SEGMENTS_SCHEDULE", True),
+            lock_ttl_s=lock_ttl_s,
+            visibility_timeout_s=visibility,
+            clock_offset_s=_int(env, "SEGMENTS_CLOCK_OFFSET_S", 0),
         )

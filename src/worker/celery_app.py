@@ -1,19 +1,22 @@
-"""The Celery app, configured from the same settings as the API."""
+"""The Celery app of the workers and beat, configured from the same settings as the API."""
 
 from __future__ import annotations
 
 from celery import Celery
 
+from app.services.celery_queue import broker_options
+from app.services.tasks import QUEUES
 from app.settings import Settings
+from worker.schedule import beat_schedule
 
-# Redis redelivers an unacknowledged task after the visibility timeout; tasks must finish (or
-# be killed) well before it, and be idempotent, as every task here is.
-VISIBILITY_TIMEOUT_S = 3600
-TIME_LIMIT_S = 3000
+# Redis gives an unacknowledged task to another worker after the visibility timeout: a task
+# must end (or be stopped) before it, and be idempotent, as every task here is.
+TIME_LIMIT_SHARE = 0.9
 
 
 def make_celery(settings: Settings) -> Celery:
     app = Celery("segments", broker=settings.redis_url or "memory://", include=["worker.tasks"])
+    time_limit = int(settings.visibility_timeout_s * TIME_LIMIT_SHARE)
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],
@@ -21,12 +24,17 @@ def make_celery(settings: Settings) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        task_time_limit=TIME_LIMIT_S,
-        task_soft_time_limit=TIME_LIMIT_S - 60,
-        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
+        task_time_limit=time_limit,
+        task_soft_time_limit=max(1, time_limit - max(1, time_limit // 20)),
+        task_default_queue="counts",
+        task_create_missing_queues=True,
+        broker_transport_options=broker_options(settings),
         broker_connection_retry_on_startup=True,
+        beat_schedule=beat_schedule(settings),
         timezone="UTC",
+        enable_utc=True,
     )
+    app.conf.worker_queues = QUEUES  # read by `segments worker` as its default -Q
     return app
 
 

@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from celery.signals import worker_process_shutdown
 
+from app.boot import configure
 from app.db import close_db, init_db
 from app.settings import Settings
 
@@ -23,7 +24,9 @@ def run(work: Callable[[], Awaitable[T]]) -> T:
     if _loop is None:
         _loop = asyncio.new_event_loop()
     if not _ready:
-        _loop.run_until_complete(init_db(Settings.from_env()))
+        settings = Settings.from_env()
+        configure(settings)  # the clock, and Celery for the tasks a task sends
+        _loop.run_until_complete(init_db(settings))
         _ready = True
     return _loop.run_until_complete(work())
 

@@ -1,27 +1,48 @@
-"""Thin tasks: ids in, one service call, on the worker's own event loop."""
+"""The Celery side of every task declared in app.services.tasks: registered under its name,
+on its queue, each a thin call of the declared coroutine on the worker's own event loop.
+Failures that a later try may not meet (app.faults) are retried with exponential backoff and
+full jitter; anything else fails the task at once."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from celery import Task as CeleryTask
+from celery.utils.time import get_exponential_backoff_interval
+
+from app.faults import is_transient
+from app.services.celery_queue import celery_name
+from app.services.tasks import TASKS, Task
 from worker import runtime
 from worker.celery_app import app
 
-
-@app.task(name="segments.refresh_segment_count")
-def refresh_segment_count(account_id: int, segment_id: int) -> None:
-    from app.services.segments import refresh_count
-
-    runtime.run(lambda: refresh_count(account_id, segment_id))
+MAX_RETRIES = 8
+BACKOFF_FACTOR_S = 2
+BACKOFF_MAX_S = 600
 
 
-@app.task(name="segments.run_bulk_job")
-def run_bulk_job(job_id: int) -> None:
-    from app.services.jobs import run_job
+def retry_delay(retries: int) -> int:
+    return int(
+        get_exponential_backoff_interval(BACKOFF_FACTOR_S, retries, BACKOFF_MAX_S, full_jitter=True)
+    )
 
-    runtime.run(lambda: run_job(job_id))
+
+def register(declared: Task[Any]) -> None:
+    @app.task(
+        name=celery_name(declared),
+        queue=declared.queue,
+        bind=True,
+        acks_late=True,
+        max_retries=MAX_RETRIES,
+    )
+    def run(self: CeleryTask, *args: Any, **kwargs: Any) -> None:
+        try:
+            runtime.run(lambda: declared.run(*args, **kwargs))
+        except Exception as exc:
+            if not is_transient(exc) or self.request.retries >= MAX_RETRIES:
+                raise
+            raise self.retry(exc=exc, countdown=retry_delay(self.request.retries)) from exc
 
 
-@app.task(name="segments.recompute_flags")
-def recompute_flags(account_id: int) -> None:
-    from app.services.segments import recompute_account_flags
-
-    runtime.run(lambda: recompute_account_flags(account_id))
+for _declared in TASKS.values():
+    register(_declared)

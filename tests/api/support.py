@@ -11,7 +11,7 @@ from typing import Any, cast
 import httpx
 
 from app.models import Account
-from app.services.tasks import InProcessQueue, queue
+from app.services.tasks import finish_pending
 
 
 @dataclass
@@ -45,7 +45,7 @@ class Api:
 
 async def settle() -> None:
     """Let the in-process background tasks (counts, jobs) finish."""
-    await cast(InProcessQueue, queue()).drain()
+    await finish_pending()
 
 
 class QueryLog(logging.Handler):

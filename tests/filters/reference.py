@@ -151,6 +151,8 @@ def segment_holds(segment: SegmentDef, contact: Contact, dataset: Dataset, now: 
     if segment.kind is SegmentKind.CUSTOM:
         assert segment.tree is not None
         return evaluate(segment.tree, contact, dataset, now)
+    # The flags carry the engagement rules (app/engagement.py); Inactive and Excluded only
+    # ever hold for subscribers.
     subscribed = contact.subscription_status is SubscriptionStatus.SUBSCRIBED
     match segment.default_key:
         case DefaultSegment.ALL_CONTACTS:
@@ -160,11 +162,11 @@ def segment_holds(segment: SegmentDef, contact: Contact, dataset: Dataset, now: 
         case DefaultSegment.SUBSCRIBED:
             return subscribed
         case DefaultSegment.INACTIVE:
-            return subscribed and contact.is_inactive
+            return contact.is_inactive
         case DefaultSegment.HARD_BOUNCED:
             return contact.is_hard_bounced
         case DefaultSegment.EXCLUDED:
-            return subscribed and contact.is_excluded
+            return contact.is_excluded
     raise ValueError(f"Unknown default segment {segment.default_key!r}")
 
 

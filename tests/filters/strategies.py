@@ -214,6 +214,10 @@ def _contact(draw: st.DrawFn, contact_id: int, email: str, tags: tuple[str, ...]
             max_size=4,
         )
     )
+    status = draw(st.sampled_from(list(SubscriptionStatus)))
+    # As the engagement rules keep them: Inactive only for subscribers, Excluded only when
+    # also inactive.
+    inactive = status is SubscriptionStatus.SUBSCRIBED and draw(st.booleans())
     return Contact(
         id=contact_id,
         email=email,
@@ -222,12 +226,12 @@ def _contact(draw: st.DrawFn, contact_id: int, email: str, tags: tuple[str, ...]
         country=draw(st.one_of(optional_texts, st.sampled_from(["FR", "fr", "Deutschland"]))),
         created_at=draw(instants()),
         birth_date=draw(st.one_of(st.none(), birth_dates)),
-        subscription_status=draw(st.sampled_from(list(SubscriptionStatus))),
+        subscription_status=status,
         email_risk=draw(st.sampled_from(list(EmailRisk))),
         is_customer=draw(st.booleans()),
-        is_inactive=draw(st.booleans()),
+        is_inactive=inactive,
         is_hard_bounced=draw(st.booleans()),
-        is_excluded=draw(st.booleans()),
+        is_excluded=inactive and draw(st.booleans()),
         custom_fields=draw(
             st.dictionaries(st.sampled_from(CUSTOM_KEYS), custom_values, max_size=3)
         ),

@@ -342,7 +342,11 @@ def _segments(custom: dict[int, ast.Filter]) -> dict[int, SegmentDef]:
             {"subscription_status": SubscriptionStatus.SUBSCRIBED, "is_inactive": True},
             {"ALL_CONTACTS", "SUBSCRIBED", "INACTIVE"},
         ),
-        ({"is_inactive": True, "is_excluded": True}, {"ALL_CONTACTS"}),  # not subscribed
+        # The rules never set these for a non-subscriber; the segments read the flags alone.
+        (
+            {"is_inactive": True, "is_excluded": True},
+            {"ALL_CONTACTS", "INACTIVE", "EXCLUDED"},
+        ),
         (
             {
                 "subscription_status": SubscriptionStatus.SUBSCRIBED,

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from app.engagement import recompute_flags
 from app.enums import EmailRisk, SubscriptionStatus, UnsubscribeReason
 from app.models import Account, Contact, ContactTag, Tag
 from app.services.batch import MAX_BATCH
@@ -430,8 +431,16 @@ async def test_leaving_for_never_subscribed_clears_views_and_reason(account: Acc
 
 
 async def test_staying_subscribed_keeps_the_engagement_flags(account: Account) -> None:
-    contact = await make_contact(account, "uma@example.com", subscription_status="SUBSCRIBED")
-    await set_flags(contact, is_inactive=True, is_excluded=True)
+    # Subscribed 200 days ago, never opened, a risky address: inactive and excluded.
+    await make_contact(
+        account,
+        "uma@example.com",
+        subscription_status="SUBSCRIBED",
+        email_risk="HIGH_RISK",
+        now=at(-200),
+    )
+    await recompute_flags(account, NOW)
+    assert (await load(account, "uma@example.com")).is_excluded
 
     await make_contact(
         account, "uma@example.com", subscription_status="SUBSCRIBED", first_name="Uma"
@@ -439,3 +448,16 @@ async def test_staying_subscribed_keeps_the_engagement_flags(account: Account) -
 
     stored = await load(account, "uma@example.com")
     assert (stored.is_inactive, stored.is_excluded) == (True, True)
+    assert stored.flags_computed_at == NOW  # the upsert applied the rules to it
+
+
+async def test_an_upsert_that_changes_the_risk_applies_the_rules_at_once(account: Account) -> None:
+    await make_contact(account, "vic@example.com", subscription_status="SUBSCRIBED", now=at(-200))
+    await recompute_flags(account, NOW)
+    stored = await load(account, "vic@example.com")
+    assert (stored.is_inactive, stored.is_excluded) == (True, False)
+
+    await make_contact(account, "vic@example.com", email_risk="HIGH_RISK")
+    assert (await load(account, "vic@example.com")).is_excluded
+    await make_contact(account, "vic@example.com", email_risk="VALID")
+    assert not (await load(account, "vic@example.com")).is_excluded

@@ -4,24 +4,23 @@ cached counts with history, previews, explanations, and the bulk tag job."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import cast
 
 import pytest
 
 from app.enums import DefaultSegment, JobStatus
 from app.filters.ids import to_global_id
 from app.models import Account, BulkJob, Contact, ContactTag, Segment, SegmentCountSnapshot
-from app.services import segments
+from app.services import counts, segments
 from app.services.contacts import ContactData, upsert_contacts
 from app.services.errors import DomainError, ErrorCode
 from app.services.jobs import start_tag_job
-from app.services.tasks import InProcessQueue, queue
+from app.services.tasks import finish_pending
 
 VIP = {"tags": {"hasAny": ["vip"]}}
 
 
 async def _drain() -> None:
-    await cast(InProcessQueue, queue()).drain()
+    await finish_pending()
 
 
 async def _people(account: Account) -> list[Contact]:
@@ -48,13 +47,13 @@ async def test_save_counts_in_the_background_and_keeps_history(account: Account)
     await segment.refresh_from_db()
     assert (segment.cached_count, segment.count_stale) == (2, False)
     assert segments.filter_input(segment) == VIP
-    points = await segments.history(segment, days=90)
+    points = await counts.history(segment, days=90)
     assert points == [(datetime.now(UTC).date(), 2)]
     # A second refresh on the same day updates that day's point.
     await upsert_contacts(account, [ContactData(email="dee@x.com", tags=["vip"])])
-    await segments.refresh_count(account.id, segment.id)
+    await counts.refresh_count(account.id, segment.id)
     assert await SegmentCountSnapshot.filter(segment_id=segment.id).count() == 1
-    assert (await segments.history(segment, days=1))[0][1] == 3
+    assert (await counts.history(segment, days=1))[0][1] == 3
 
 
 async def test_history_is_one_point_a_day_within_the_window(account: Account) -> None:
@@ -65,7 +64,7 @@ async def test_history_is_one_point_a_day_within_the_window(account: Account) ->
         await SegmentCountSnapshot.create(
             account=account, segment=segment, day=today - timedelta(days=back), count=back
         )
-    days = [d for d, _ in await segments.history(segment, days=90, today=today)]
+    days = [d for d, _ in await counts.history(segment, days=90, today=today)]
     assert days == [today - timedelta(days=b) for b in (5, 1, 0)]
 
 

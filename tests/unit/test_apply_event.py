@@ -1,6 +1,7 @@
 """apply_event, the summary of a contact's email events, checked against a direct reading of
-the event list: the "latest time" fields are right in any order, the counters and the
-hard-bounce flag when events come in time order (as record_events applies each batch)."""
+the event list: the "latest time" fields are right in any order, and the subscription follows
+the first way out. The counters and the flags are SQL's (app.engagement), checked through
+record_events in tests/test_engagement.py."""
 
 from __future__ import annotations
 
@@ -70,29 +71,6 @@ def test_latest_times_do_not_depend_on_arrival_order(
 
 @fast
 @given(event_lists)
-def test_counters_and_hard_bounce_in_time_order(events: list[Event]) -> None:
-    events = sorted(events, key=lambda e: e[1])
-    contact = summarise(events)
-    engaged = latest(events, *ENGAGEMENT)
-
-    def since_engagement(kind: EmailEventKind) -> int:
-        return sum(1 for k, at in events if k is kind and (engaged is None or at > engaged))
-
-    assert contact.sends_since_engagement == since_engagement(EmailEventKind.SENT)
-    assert contact.soft_bounces == since_engagement(EmailEventKind.BOUNCED_SOFT)
-    # Hard bounced: the last delivery attempt (or sign of life) was a permanent failure.
-    attempts = [
-        kind
-        for kind, _ in events
-        if kind in (EmailEventKind.BOUNCED_HARD, EmailEventKind.DELIVERED, *ENGAGEMENT)
-    ]
-    assert contact.is_hard_bounced == (
-        bool(attempts) and attempts[-1] is EmailEventKind.BOUNCED_HARD
-    )
-
-
-@fast
-@given(event_lists)
 def test_the_first_way_out_names_the_reason(events: list[Event]) -> None:
     events = sorted(events, key=lambda e: e[1])
     contact = summarise(events)
@@ -122,14 +100,6 @@ def test_the_first_way_out_names_the_reason(events: list[Event]) -> None:
             else reasons[0]
         )
         assert contact.unsubscribe_reason is expected
-
-
-def test_engaging_clears_inactive_and_excluded() -> None:
-    for kind in ENGAGEMENT:
-        contact = subscriber()
-        contact.is_inactive = contact.is_excluded = True
-        apply_event(contact, kind, START)
-        assert (contact.is_inactive, contact.is_excluded) == (False, False)
 
 
 def test_events_before_the_opt_in_do_not_unsubscribe() -> None:

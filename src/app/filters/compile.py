@@ -16,7 +16,19 @@ from typing import Any
 from app.filters import ast
 from app.filters.codec import ANY, PERCENT, Domain, clamp, int_bounds
 from app.filters.errors import FilterError
-from app.filters.sql import FALSE, TRUE, Dialect, Sql, all_of, any_of, join, placeholders, sql
+from app.filters.sql import (
+    FALSE,
+    TRUE,
+    Dialect,
+    Sql,
+    all_of,
+    any_of,
+    day_param,
+    join,
+    placeholders,
+    sql,
+    time_param,
+)
 from app.text import fold
 
 LIKE_ESCAPE = "\\"
@@ -67,12 +79,10 @@ class Compiler:
     # -- parameters in each database's own format -------------------------------------------
 
     def time_param(self, moment: datetime) -> Any:
-        moment = moment.astimezone(UTC)
-        # Tortoise stores SQLite datetimes as this text, so text comparison orders correctly.
-        return moment.isoformat(" ") if self.dialect == "sqlite" else moment
+        return time_param(moment, self.dialect)
 
     def _day(self, day: date) -> Any:
-        return day.isoformat() if self.dialect == "sqlite" else day
+        return day_param(day, self.dialect)
 
     # -- the tree ------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 Dialect = Literal["sqlite", "postgres"]
@@ -54,6 +55,16 @@ def any_of(parts: Iterable[Sql]) -> Sql:
 def placeholders(values: Iterable[Any]) -> Sql:
     items = tuple(values)
     return Sql(", ".join("?" for _ in items), items)
+
+
+def time_param(moment: datetime, dialect: Dialect) -> Any:
+    moment = moment.astimezone(UTC)
+    # Tortoise stores SQLite datetimes as this text, so text comparison orders correctly.
+    return moment.isoformat(" ") if dialect == "sqlite" else moment
+
+
+def day_param(day: date, dialect: Dialect) -> Any:
+    return day.isoformat() if dialect == "sqlite" else day
 
 
 def render(statement: Sql, dialect: Dialect) -> str:

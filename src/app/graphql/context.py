@@ -11,6 +11,7 @@ from strawberry.types import Info as StrawberryInfo
 
 from app.graphql.loaders import Loaders
 from app.models import Account
+from app.settings import Settings
 
 
 @dataclass
@@ -25,6 +26,11 @@ class Context:
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.account, self.now)
+
+    @property
+    def settings(self) -> Settings:
+        settings: Settings = self.request.app.state.settings
+        return settings
 
 
 Info = StrawberryInfo[Context, None]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime
 
 from cross_web import HTTPException
 from starlette.requests import Request
@@ -13,6 +12,7 @@ from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 
+from app import clock
 from app.auth import authenticate, bearer_token
 from app.graphql.context import Context
 from app.graphql.schema import schema
@@ -66,7 +66,7 @@ class GraphQLView(GraphQL[Context, None]):
             response=response,
             account=state["account"],
             request_id=state["request_id"],
-            now=datetime.now(UTC),
+            now=clock.now(),
         )
 
 

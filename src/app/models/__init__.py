@@ -3,6 +3,7 @@
 from app.models.account import Account, ApiToken
 from app.models.contact import Contact
 from app.models.email_event import EmailEvent
+from app.models.maintenance import Lease, MaintenanceRun
 from app.models.product import OwnedProduct, Product, Purchase
 from app.models.segment import BulkJob, Segment, SegmentCountSnapshot
 from app.models.tag import ContactTag, Tag
@@ -14,6 +15,8 @@ __all__ = [
     "Contact",
     "ContactTag",
     "EmailEvent",
+    "Lease",
+    "MaintenanceRun",
     "OwnedProduct",
     "Product",
     "Purchase",

@@ -11,6 +11,9 @@ class Account(Model):
     inactivity_days = fields.IntField(default=90)
     soft_bounce_threshold = fields.IntField(default=3)
     unengaged_send_threshold = fields.IntField(default=10)
+    # When the rules were last applied to every contact; a contact's own stamp says when
+    # they last changed its flags (app.engagement).
+    flags_evaluated_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -36,6 +36,8 @@ class Contact(Model):
     is_inactive = fields.BooleanField(default=False)
     is_hard_bounced = fields.BooleanField(default=False)
     is_excluded = fields.BooleanField(default=False)
+    # When the rules last moved these flags or were applied to this contact alone (an event,
+    # an upsert); a nightly run that changes nothing writes nothing and stamps the account.
     flags_computed_at = fields.DatetimeField(null=True)
 
     last_opened_at = fields.DatetimeField(null=True)

@@ -23,7 +23,11 @@ class Segment(Model):
     # Canonical filter JSON (app.filters.codec); null for the defaults, whose rules live in code.
     filter_json = nullable_text()
     cached_count = fields.BigIntField(null=True)
+    # When the cached count was read; a refresh first stamps count_started_at and clears
+    # count_stale, so a change during the count marks it stale again, and a refresh that
+    # never finished shows as started after the last count (app.services.counts).
     count_computed_at = fields.DatetimeField(null=True)
+    count_started_at = fields.DatetimeField(null=True)
     count_stale = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
@@ -61,6 +65,8 @@ class BulkJob(Model):
     total = fields.BigIntField(null=True)
     error = nullable_text()
     created_at = fields.DatetimeField(auto_now_add=True)
+    # Set once a broker took the task; jobs still without it are sent again by the sweep.
+    dispatched_at = fields.DatetimeField(null=True)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from tortoise.transactions import in_transaction
 
 from app.auth import new_token
-from app.enums import DefaultSegment, SegmentKind
+from app.enums import DefaultSegment, RunTrigger, SegmentKind
 from app.models import Account, ApiToken, Segment
 from app.services.errors import DomainError, ErrorCode
-from app.services.tasks import queue
+from app.services.jobs import start_recompute_job
 from app.text import fold
 
 DEFAULT_SEGMENT_NAMES: dict[DefaultSegment, str] = {
@@ -88,5 +88,7 @@ async def update_settings(
         setattr(account, field_name, value)
     if given:
         await account.save(update_fields=list(given))
-        queue().recompute_flags(account.id)  # the rules read these settings
+        # The rules read these settings: run them on every contact now, after any run
+        # already under way (which read the old values).
+        await start_recompute_job(account, RunTrigger.SETTINGS)
     return account

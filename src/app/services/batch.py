@@ -108,7 +108,3 @@ def parse_enum(
     except ValueError:
         allowed = ", ".join(m.value for m in enum)
         raise ItemInvalid(field_name, f"{value!r} is not one of {allowed}.", code) from None
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

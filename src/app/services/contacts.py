@@ -11,6 +11,8 @@ from typing import Any, Literal
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from app import clock
+from app.engagement import apply_rules
 from app.enums import EmailRisk, SubscriptionStatus, UnsubscribeReason
 from app.models import Account, Contact, ContactTag, Tag
 from app.services.batch import (
@@ -19,11 +21,10 @@ from app.services.batch import (
     check_text,
     normalize_email,
     parse_enum,
-    utcnow,
     validate_all,
 )
+from app.services.counts import mark_counts_stale
 from app.services.errors import DomainError, ErrorCode, ItemError, ItemInvalid
-from app.services.segments import mark_counts_stale
 from app.text import fold
 
 MAX_TAG_LENGTH = 200
@@ -105,7 +106,7 @@ def _clean(item: ContactData) -> _CleanContact:
     if item.email_risk is not UNSET:
         values["email_risk"] = parse_enum(EmailRisk, item.email_risk, "email_risk")
     if item.birth_date is not UNSET:
-        if item.birth_date is not None and item.birth_date > utcnow().date():
+        if item.birth_date is not None and item.birth_date > clock.now().date():
             raise ItemInvalid("birth_date", "A birth date can't be in the future.")
         values["birth_date"] = item.birth_date
     custom: dict[str, Any] | None = None
@@ -140,10 +141,6 @@ def _apply(contact: Contact, clean: _CleanContact, now: datetime) -> None:
         contact.unsubscribe_reason = None
         if status is SubscriptionStatus.SUBSCRIBED:
             contact.subscribed_at = now
-        else:
-            # Inactive and Excluded are subscriber views: leaving the list leaves them.
-            contact.is_inactive = False
-            contact.is_excluded = False
         if status is SubscriptionStatus.UNSUBSCRIBED:
             contact.unsubscribe_reason = UnsubscribeReason.MANUAL
     if reason is not None:
@@ -166,8 +163,6 @@ _PROFILE_FIELDS = [
     "subscribed_at",
     "unsubscribe_reason",
     "email_risk",
-    "is_inactive",
-    "is_excluded",
     "birth_date",
     "country",
     "custom_fields",
@@ -180,7 +175,7 @@ async def upsert_contacts(
 ) -> BatchResult[Contact]:
     """Create or update contacts by email, in input order; an email given twice is merged."""
     check_size(items)
-    now = now or utcnow()
+    now = now or clock.now()
     result: BatchResult[Contact] = BatchResult()
     valid = validate_all(items, _clean, result.errors)
     if not valid:
@@ -206,7 +201,6 @@ async def _upsert(
     """One attempt, in one transaction: the saved contacts in input order; items that
     `_apply` rejects go to `errors`."""
     async with in_transaction():
-        await mark_counts_stale(account.id)
         emails = {clean.email_lower for _, clean in valid}
         existing = {
             c.email_lower: c
@@ -245,13 +239,21 @@ async def _upsert(
             for contact in existing.values():
                 contact.updated_at = now
             await Contact.bulk_update(list(existing.values()), _PROFILE_FIELDS, batch_size=500)
+        ids: dict[str, int] = dict(
+            await Contact.filter(account=account, email_lower__in=order).values_list(
+                "email_lower", "id"
+            )
+        )
+        await _link_tags(
+            account, {ids[e]: names for e, names in tags_by_email.items() if names and e in ids}
+        )
+        # A subscription or risk change can move a flag: the rules decide, at once.
+        await apply_rules(account, list(ids.values()), now)
+        # Segments last, as every write path does: contacts, then segments, never the reverse.
+        await mark_counts_stale(account.id)
         saved = {
-            c.email_lower: c for c in await Contact.filter(account=account, email_lower__in=emails)
+            c.email_lower: c for c in await Contact.filter(account=account, id__in=ids.values())
         }
-        links: dict[int, list[str]] = {
-            saved[e].id: names for e, names in tags_by_email.items() if names and e in saved
-        }
-        await _link_tags(account, links)
     return [saved[e] for e in order if e in saved]
 
 

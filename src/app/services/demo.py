@@ -22,7 +22,7 @@ from typing import Any, cast
 
 from tortoise.transactions import in_transaction
 
-from app import db
+from app import clock, db
 from app.engagement import recompute_flags
 from app.enums import (
     EmailEventKind,
@@ -33,7 +33,7 @@ from app.enums import (
     UnsubscribeReason,
 )
 from app.models import Account, Contact, Product, Tag
-from app.services.batch import as_utc, utcnow
+from app.services.batch import as_utc
 from app.services.errors import DomainError, ErrorCode
 from app.services.events import apply_event
 from app.services.products import DEFAULT_CURRENCY
@@ -739,7 +739,7 @@ async def seed_demo(
     stages "tags", "products" and "contacts" (contacts written with everything they own)."""
     if contacts < 0:
         raise DomainError(ErrorCode.OUT_OF_RANGE, "The number of contacts can't be negative.")
-    moment = as_utc(now) if now is not None else utcnow()
+    moment = as_utc(now) if now is not None else clock.now()
     report = progress or _silent
     await _require_empty(account)
     generator = _Generator(random.Random(seed), moment, account)  # noqa: S311 (not secrets)

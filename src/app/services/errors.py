@@ -24,6 +24,7 @@ class ErrorCode(StrEnum):
     CONFIRMATION_REQUIRED = "CONFIRMATION_REQUIRED"
     DEFAULT_SEGMENT_READ_ONLY = "DEFAULT_SEGMENT_READ_ONLY"
     SEGMENT_IN_USE = "SEGMENT_IN_USE"
+    BUSY = "BUSY"
 
 
 @dataclass(frozen=True)
@@ -54,3 +55,11 @@ class ItemInvalid(Exception):
         self.field = field
         self.message = message
         self.code = code
+
+
+def public_message(exc: Exception) -> str:
+    """What a job or a run may record about its failure: a domain error's own message, never
+    an unexpected exception's text (that goes to the log)."""
+    if isinstance(exc, DomainError):
+        return exc.message
+    return "It failed unexpectedly; the error has been logged."

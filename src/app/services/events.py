@@ -9,6 +9,7 @@ from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
+from app import clock
 from app.engagement import refresh_contacts
 from app.enums import EmailEventKind, SubscriptionStatus, UnsubscribeReason
 from app.models import Account, Contact, EmailEvent
@@ -19,11 +20,10 @@ from app.services.batch import (
     check_time,
     normalize_email,
     parse_enum,
-    utcnow,
     validate_all,
 )
+from app.services.counts import mark_counts_stale
 from app.services.errors import ErrorCode, ItemError, ItemInvalid
-from app.services.segments import mark_counts_stale
 from app.text import fold
 
 ENGAGEMENT = (EmailEventKind.OPENED, EmailEventKind.CLICKED)
@@ -34,13 +34,8 @@ ENGAGEMENT_FIELDS = [
     "last_clicked_at",
     "last_engaged_at",
     "last_sent_at",
-    "sends_since_engagement",
-    "soft_bounces",
     "last_soft_bounce_at",
     "hard_bounced_at",
-    "is_hard_bounced",
-    "is_inactive",
-    "is_excluded",
     "subscription_status",
     "unsubscribe_reason",
 ]
@@ -73,39 +68,24 @@ def _after(moment: datetime, reference: datetime | None) -> bool:
 
 
 def apply_event(contact: Contact, kind: EmailEventKind, at: datetime) -> None:
-    """One event's effect on the contact's summary fields. Events may arrive out of order:
-    each rule compares with the times already stored rather than assuming `at` is the latest."""
+    """One event's effect on the contact's latest times and subscription. Events may arrive out
+    of order: each rule compares with the times already stored rather than assuming `at` is the
+    latest. The counters and the flags are not set here: `refresh_contacts` recounts them from
+    the events and applies the engagement rules (app.engagement) once the batch is stored."""
     if kind is EmailEventKind.SENT:
         contact.last_sent_at = _later(contact.last_sent_at, at)
-        if _after(at, contact.last_engaged_at):
-            contact.sends_since_engagement += 1
-    elif kind is EmailEventKind.DELIVERED:
-        # The last delivery attempt succeeded: no longer hard bounced.
-        if contact.is_hard_bounced and _after(at, contact.hard_bounced_at):
-            contact.is_hard_bounced = False
     elif kind in ENGAGEMENT:
         if kind is EmailEventKind.OPENED:
             contact.last_opened_at = _later(contact.last_opened_at, at)
         else:
             contact.last_clicked_at = _later(contact.last_clicked_at, at)
-        if _after(at, contact.last_engaged_at):
-            contact.last_engaged_at = at
-            contact.sends_since_engagement = 0
-            contact.soft_bounces = 0
-        # Engaging takes a contact out of Inactive and Excluded at once.
-        contact.is_inactive = False
-        contact.is_excluded = False
-        if contact.is_hard_bounced and _after(at, contact.hard_bounced_at):
-            contact.is_hard_bounced = False
+        contact.last_engaged_at = _later(contact.last_engaged_at, at)
     elif kind is EmailEventKind.BOUNCED_HARD:
         contact.hard_bounced_at = _later(contact.hard_bounced_at, at)
         if _after(at, contact.last_engaged_at):
-            contact.is_hard_bounced = True
             _unsubscribe(contact, at, UnsubscribeReason.BOUNCED)
     elif kind is EmailEventKind.BOUNCED_SOFT:
         contact.last_soft_bounce_at = _later(contact.last_soft_bounce_at, at)
-        if _after(at, contact.last_engaged_at):
-            contact.soft_bounces += 1
     elif kind is EmailEventKind.COMPLAINED:
         _unsubscribe(contact, at, UnsubscribeReason.MARKED_SPAM, override=True)
     elif kind is EmailEventKind.UNSUBSCRIBED:
@@ -121,8 +101,6 @@ def _unsubscribe(
     if contact.subscription_status is SubscriptionStatus.SUBSCRIBED:
         contact.subscription_status = SubscriptionStatus.UNSUBSCRIBED
         contact.unsubscribe_reason = reason
-        contact.is_inactive = False
-        contact.is_excluded = False
     elif override and contact.subscription_status is SubscriptionStatus.UNSUBSCRIBED:
         contact.unsubscribe_reason = reason
 
@@ -144,7 +122,7 @@ async def record_events(
     """Store the events and update their contacts; an already recorded external id (in the
     database or earlier in the batch) is counted as a duplicate and has no effect."""
     check_size(items)
-    now = now or utcnow()
+    now = now or clock.now()
     result: BatchResult[EmailEvent] = BatchResult()
     valid = validate_all(items, lambda item: _clean(item, now), result.errors)
     if not valid:

@@ -9,6 +9,7 @@ from datetime import datetime
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from app import clock
 from app.db import id_set
 from app.enums import GrantSource, ProductKind
 from app.models import Account, Contact, OwnedProduct, Product, Purchase
@@ -19,11 +20,10 @@ from app.services.batch import (
     check_time,
     normalize_email,
     parse_enum,
-    utcnow,
     validate_all,
 )
+from app.services.counts import mark_counts_stale
 from app.services.errors import ErrorCode, ItemError, ItemInvalid
-from app.services.segments import mark_counts_stale
 from app.text import fold
 
 DEFAULT_CURRENCY = "USD"
@@ -133,7 +133,7 @@ async def grant_offers(
     """Record ownership (and purchases); the contact becomes a customer and its total spent
     grows in the same transaction."""
     check_size(items)
-    now = now or utcnow()
+    now = now or clock.now()
     result: BatchResult[OwnedProduct] = BatchResult()
     valid = validate_all(items, lambda item: _clean_grant(item, now), result.errors)
     if not valid:

@@ -1,25 +1,25 @@
-"""Segments: save, update and delete custom ones; counts (cached, with daily history);
-previews; membership explanations. The six defaults are read-only rows of each account."""
+"""Segments: save, update and delete custom ones; previews; membership explanations. The six
+defaults are read-only rows of each account. Counts live in app.services.counts."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from app import clock
 from app.engagement import explain_flags
 from app.enums import DefaultSegment, SegmentKind
 from app.filters import ast, codec, query
 from app.filters.defaults import default_filter
 from app.filters.errors import FilterError
 from app.filters.validate import segment_references, validate
-from app.models import Account, Contact, Segment, SegmentCountSnapshot
-from app.services.batch import utcnow
+from app.models import Account, Contact, Segment
+from app.services import tasks
 from app.services.errors import DomainError, ErrorCode
-from app.services.tasks import queue
 from app.text import fold
 
 MAX_NAME = 200
@@ -128,7 +128,7 @@ async def create_segment(
         raise DomainError(
             ErrorCode.DUPLICATE_NAME, f"A segment named {name!r} already exists.", ("input", "name")
         ) from None
-    queue().refresh_segment_count(account.id, segment.id)
+    await tasks.refresh_segment_count.send(account.id, segment.id)
     return segment
 
 
@@ -154,7 +154,7 @@ async def update_segment(
             ErrorCode.DUPLICATE_NAME, f"A segment named {name!r} already exists.", ("input", "name")
         ) from None
     if changed:
-        queue().refresh_segment_count(account.id, segment.id)
+        await tasks.refresh_segment_count.send(account.id, segment.id)
     return segment
 
 
@@ -198,72 +198,6 @@ async def delete_segment(account: Account, segment_id: int, *, confirm: bool) ->
     return segment_id
 
 
-# ---------------------------------------------------------------------------- counts
-
-
-async def refresh_count(
-    account_id: int, segment_id: int, now: datetime | None = None
-) -> Segment | None:
-    """Count the segment now, cache the count and record today's point of its history."""
-    now = now or datetime.now(UTC)
-    segment = await Segment.get_or_none(account_id=account_id, id=segment_id)
-    if segment is None:
-        return None  # deleted since the refresh was asked for
-    count = await query.count_matching(account_id, segment_filter(segment), now=now)
-    async with in_transaction():
-        await Segment.filter(id=segment.id).update(
-            cached_count=count, count_computed_at=now, count_stale=False
-        )
-        await _record_point(account_id, segment.id, now.date(), count)
-    segment.cached_count, segment.count_computed_at, segment.count_stale = count, now, False
-    return segment
-
-
-async def refresh_all_counts(account_id: int, now: datetime | None = None) -> None:
-    """Count every segment of the account (after a bulk load, and nightly)."""
-    for segment_id in await Segment.filter(account_id=account_id).values_list("id", flat=True):
-        await refresh_count(account_id, int(str(segment_id)), now)
-
-
-async def _record_point(account_id: int, segment_id: int, day: date, count: int) -> None:
-    updated = await SegmentCountSnapshot.filter(
-        account_id=account_id, segment_id=segment_id, day=day
-    ).update(count=count)
-    if not updated:
-        await SegmentCountSnapshot.bulk_create(
-            [
-                SegmentCountSnapshot(
-                    account_id=account_id, segment_id=segment_id, day=day, count=count
-                )
-            ],
-            ignore_conflicts=True,
-        )
-
-
-async def history(segment: Segment, days: int, today: date | None = None) -> list[tuple[date, int]]:
-    """One point a day for the last `days` days (the days with a recorded count)."""
-    today = today or utcnow().date()
-    rows = await SegmentCountSnapshot.filter(
-        segment_id=segment.id, day__gt=today - timedelta(days=days), day__lte=today
-    ).order_by("day")
-    return [(row.day, row.count) for row in rows]
-
-
-async def recompute_account_flags(account_id: int, now: datetime | None = None) -> int:
-    """Apply the engagement rules to every contact, then mark the counts stale."""
-    from app.engagement import recompute_flags
-
-    account = await Account.get(id=account_id)
-    changed = await recompute_flags(account, now)
-    await mark_counts_stale(account_id)
-    return changed
-
-
-async def mark_counts_stale(account_id: int) -> None:
-    """The account's data changed: every cached count may be off until its next refresh."""
-    await Segment.filter(account_id=account_id, count_stale=False).update(count_stale=True)
-
-
 # ---------------------------------------------------------------------------- previews
 
 
@@ -281,7 +215,7 @@ async def preview(
         raise DomainError(
             ErrorCode.OUT_OF_RANGE, f"sample is between 0 and {MAX_SAMPLE}.", ("sample",)
         )
-    now = now or utcnow()
+    now = now or clock.now()
     tree = await parse_filter(account, filter_input)
     count = await query.count_matching(account.id, tree, now=now)
     rows = (
@@ -320,7 +254,7 @@ async def explain(
 ) -> Explanation:
     """Does the segment hold the contact, and the truth of each node of its filter (for the
     flag-based defaults, also each part of the engagement rule behind the flag)."""
-    now = now or utcnow()
+    now = now or clock.now()
     tree = segment_filter(segment)
     if not await Contact.exists(account=account, id=contact_id):
         raise DomainError(ErrorCode.NOT_FOUND, "No such contact.", ("contactId",))

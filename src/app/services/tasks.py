@@ -1,95 +1,184 @@
-"""Background work behind one small interface. The embedded mode runs it in the API process;
-the Celery workers take it over (same calls, another implementation) without the GraphQL layer
-knowing. Tasks carry ids, never model instances."""
+"""Background tasks, each declared once, here: its name, its queue and the one service call it
+makes. Everything else derives from these declarations: the embedded mode runs them in the API
+process (`InProcessBackend`), the Celery workers register every one of them
+(`worker/tasks.py`), and the API and beat send them by name (`app.services.celery_queue`).
+
+Tasks carry ids, never model instances, and each is idempotent: a redelivered task, or one
+sent twice, does no harm. Sending never fails the caller: what a task is for is written to
+the database first (a count marked stale, a job row), and the sweep sends again whatever a
+broker outage lost."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Protocol
-
-from app.settings import Settings
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Generic, Literal, ParamSpec, Protocol
 
 log = logging.getLogger(__name__)
 
-
-class TaskQueue(Protocol):
-    def refresh_segment_count(self, account_id: int, segment_id: int) -> None: ...
-
-    def run_bulk_job(self, job_id: int) -> None: ...
-
-    def recompute_flags(self, account_id: int) -> None: ...
+Queue = Literal["nightly", "counts", "bulk"]
+# The nightly runs, the counts a creator waits for, and bulk jobs: separate queues, so a long
+# night never holds up a count.
+QUEUES: tuple[Queue, ...] = ("nightly", "counts", "bulk")
+P = ParamSpec("P")
 
 
-class InProcessQueue:
-    """Runs each task as an asyncio task on the current loop, one at a time per queue so a
-    burst of saves doesn't run a burst of counts at once."""
+@dataclass(frozen=True)
+class Task(Generic[P]):
+    name: str
+    queue: Queue
+    run: Callable[P, Awaitable[object]]
+
+    async def send(self, *args: P.args, **kwargs: P.kwargs) -> bool:
+        """Queue the task; True once a durable broker holds it (never for in-process work)."""
+        return await backend().send(self, args, kwargs, None)
+
+    async def send_expiring(self, expires: datetime, *args: P.args, **kwargs: P.kwargs) -> bool:
+        """Queue the task, to be dropped unrun if it has not started by `expires`."""
+        return await backend().send(self, args, kwargs, expires)
+
+
+TASKS: dict[str, Task[Any]] = {}
+
+
+def task(queue: Queue) -> Callable[[Callable[P, Awaitable[object]]], Task[P]]:
+    def declare(run: Callable[P, Awaitable[object]]) -> Task[P]:
+        declared = Task(run.__name__, queue, run)
+        TASKS[declared.name] = declared
+        return declared
+
+    return declare
+
+
+# -- the tasks (the services import this module, so each call imports its service lazily) ----
+
+
+@task("counts")
+async def refresh_segment_count(account_id: int, segment_id: int) -> None:
+    from app.services.counts import refresh_count
+
+    await refresh_count(account_id, segment_id)
+
+
+@task("counts")
+async def refresh_stale_counts(account_id: int) -> None:
+    from app.services.counts import refresh_stale
+
+    await refresh_stale(account_id)
+
+
+@task("bulk")
+async def run_bulk_job(job_id: int) -> None:
+    from app.services.jobs import run_job
+
+    await run_job(job_id)
+
+
+@task("nightly")
+async def nightly_fanout() -> None:
+    from app.services.maintenance import fan_out
+
+    await fan_out()
+
+
+@task("nightly")
+async def nightly_run(account_id: int, day: str) -> None:
+    from app.services.maintenance import run_scheduled
+
+    await run_scheduled(account_id, date.fromisoformat(day))
+
+
+@task("counts")
+async def sweep() -> None:
+    from app.services.sweep import sweep as run_sweep
+
+    await run_sweep()
+
+
+# -- where tasks go ----------------------------------------------------------------------------
+
+
+class Backend(Protocol):
+    async def send(
+        self,
+        task: Task[Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        expires: datetime | None,
+    ) -> bool: ...
+
+
+class InProcessBackend:
+    """Runs each task as an asyncio task on the current loop: one at a time per queue (a
+    burst of saves doesn't run a burst of counts at once, and a long night doesn't hold up a
+    count), and a task already waiting with the same arguments is not queued twice."""
 
     def __init__(self) -> None:
         self._pending: set[asyncio.Task[None]] = set()
-        self._lock = asyncio.Lock()
+        self._waiting: set[tuple[str, str]] = set()
+        self._locks: dict[Queue, asyncio.Lock] = {}
 
-    def refresh_segment_count(self, account_id: int, segment_id: int) -> None:
-        from app.services.segments import refresh_count
+    async def send(
+        self,
+        task: Task[Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        expires: datetime | None,
+    ) -> bool:
+        key = (task.name, repr((args, sorted(kwargs.items()))))
+        if key in self._waiting:
+            return False
+        self._waiting.add(key)
+        lock = self._locks.setdefault(task.queue, asyncio.Lock())
 
-        self._spawn(f"refresh count {segment_id}", lambda: refresh_count(account_id, segment_id))
-
-    def run_bulk_job(self, job_id: int) -> None:
-        from app.services.jobs import run_job
-
-        self._spawn(f"bulk job {job_id}", lambda: run_job(job_id))
-
-    def recompute_flags(self, account_id: int) -> None:
-        from app.services.segments import recompute_account_flags
-
-        self._spawn(f"recompute flags {account_id}", lambda: recompute_account_flags(account_id))
-
-    def _spawn(self, name: str, work: Callable[[], Awaitable[object]]) -> None:
         async def guarded() -> None:
-            async with self._lock:
+            async with lock:
+                self._waiting.discard(key)
+                if expires is not None and _now() > expires:
+                    log.info("task %s%s expired unrun", task.name, args)
+                    return
                 try:
-                    await work()
+                    await task.run(*args, **kwargs)
                 except Exception:  # a background task has no caller to raise to
-                    log.exception("task %s failed", name)
+                    log.exception("task %s%s failed", task.name, args)
 
-        task = asyncio.get_running_loop().create_task(guarded(), name=name)
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        job = asyncio.get_running_loop().create_task(guarded(), name=f"{task.name}{args}")
+        self._pending.add(job)
+        job.add_done_callback(self._pending.discard)
+        return False
 
     async def drain(self) -> None:
-        """Wait for every task queued so far (tests, and a clean shutdown)."""
+        """Wait for every task queued so far, and those they queue (tests, and shutdown)."""
         while self._pending:
             await asyncio.gather(*list(self._pending))
 
 
-_queue: TaskQueue | None = None
+def _now() -> datetime:
+    from app import clock
+
+    return clock.now()
 
 
-def queue() -> TaskQueue:
-    global _queue
-    if _queue is None:
-        _queue = InProcessQueue()
-    return _queue
+_backend: Backend | None = None
 
 
-def use_queue(new: TaskQueue) -> None:
-    """Install the queue for this process (the worker setup installs Celery's)."""
-    global _queue
-    _queue = new
+def backend() -> Backend:
+    global _backend
+    if _backend is None:
+        _backend = InProcessBackend()
+    return _backend
+
+
+def use_backend(new: Backend) -> None:
+    """Install where this process sends its tasks (`app.boot.configure` chooses)."""
+    global _backend
+    _backend = new
 
 
 async def finish_pending() -> None:
     """Let in-process tasks finish before the database closes (a no-op for Celery)."""
-    if isinstance(_queue, InProcessQueue):
-        await _queue.drain()
-
-
-def configure(settings: Settings) -> None:
-    """The queue the settings ask for: Celery when Redis is configured, else in-process."""
-    if settings.task_mode == "celery" and settings.redis_url:
-        from app.services.celery_queue import CeleryQueue
-
-        use_queue(CeleryQueue(settings.redis_url))
-    else:
-        use_queue(InProcessQueue())
+    if isinstance(_backend, InProcessBackend):
+        await _backend.drain()

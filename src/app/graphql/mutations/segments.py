@@ -11,10 +11,10 @@ from app.graphql.inputs.plain import plain
 from app.graphql.mutations.common import pk_of
 from app.graphql.types.job import BulkJobType
 from app.graphql.types.segment import SegmentType
+from app.services import counts, tasks
 from app.services import segments as service
 from app.services.errors import DomainError
-from app.services.jobs import start_tag_job
-from app.services.tasks import queue
+from app.services.jobs import start_recompute_job, start_tag_job
 
 
 @strawberry.input
@@ -107,5 +107,15 @@ class SegmentMutations:
             segment = await service.get_segment(info.context.account, pk_of(id, "Segment"))
         except DomainError as exc:
             return SegmentPayload(user_errors=[from_domain(exc)])
-        queue().refresh_segment_count(info.context.account.id, segment.id)
+        # Marked first: if the task is lost, the sweep still refreshes it.
+        await counts.mark_stale(info.context.account.id, segment.id)
+        segment.count_stale = True
+        await tasks.refresh_segment_count.send(info.context.account.id, segment.id)
         return SegmentPayload(segment=SegmentType.from_model(segment))
+
+    @strawberry.mutation(
+        description="Run the nightly work of this account now (flags, then every count), as a job."
+    )
+    async def account_recompute(self, info: Info) -> BulkJobPayload:
+        job = await start_recompute_job(info.context.account)
+        return BulkJobPayload(job=BulkJobType.from_model(job))

@@ -67,13 +67,22 @@ class ContactType(relay.Node):
     is_inactive: bool
     is_hard_bounced: bool
     is_excluded: bool
-    flags_computed_at: datetime | None
+    flags_stamp: strawberry.Private[datetime | None]
     last_opened_at: datetime | None
     last_clicked_at: datetime | None
     total_spent_cents: int
     birth_date: date | None
     country: str | None
     custom_fields: JSON
+
+    @strawberry.field(description="When the engagement rules last evaluated the flags.")
+    def flags_computed_at(self, info: Info) -> datetime | None:
+        # A nightly run stamps the account, and only the contacts whose flags it changed.
+        whole = info.context.account.flags_evaluated_at
+        own = self.flags_stamp
+        if whole is None or own is None:
+            return own or whole
+        return max(own, whole)
 
     @strawberry.field
     async def tags(self, info: Info) -> list[TagType]:
@@ -109,7 +118,7 @@ class ContactType(relay.Node):
             is_inactive=c.is_inactive,
             is_hard_bounced=c.is_hard_bounced,
             is_excluded=c.is_excluded,
-            flags_computed_at=c.flags_computed_at,
+            flags_stamp=c.flags_computed_at,
             last_opened_at=c.last_opened_at,
             last_clicked_at=c.last_clicked_at,
             total_spent_cents=c.total_spent_cents,

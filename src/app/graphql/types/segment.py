@@ -4,7 +4,7 @@ explanations."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any, cast
 
 import strawberry
@@ -18,18 +18,16 @@ from app.graphql.errors import PublicError
 from app.graphql.nodes import account_nodes
 from app.graphql.types.contact import ContactConnection, ContactOrder, contact_connection
 from app.models import Segment
+from app.services import counts
 from app.services import segments as service
 from app.services.errors import DomainError
-from app.services.tasks import queue
 
-# A cached count older than this is reported stale (the nightly job refreshes every count).
-STALE_AFTER = timedelta(days=1)
 MAX_HISTORY_DAYS = 366
 
 
 @strawberry.type
 class SegmentCount:
-    value: int
+    value: int | None = strawberry.field(description="Null until the segment is first counted.")
     computed_at: datetime | None
     is_stale: bool
 
@@ -68,16 +66,13 @@ class SegmentType(relay.Node):
     def filter(self) -> JSON | None:
         return cast(JSON | None, service.filter_input(self.model))
 
-    @strawberry.field(description="The cached count; a refresh is queued when there is none.")
+    @strawberry.field(
+        description="The cached count: reading it never counts; the workers keep it fresh."
+    )
     def count(self, info: Info) -> SegmentCount:
-        segment = self.model
-        if segment.cached_count is None:
-            queue().refresh_segment_count(segment.account_id, segment.id)  # type: ignore[attr-defined]
-            return SegmentCount(value=0, computed_at=None, is_stale=True)
-        computed = segment.count_computed_at
-        old = computed is None or info.context.now - computed > STALE_AFTER
+        state = counts.count_state(self.model, info.context.now)
         return SegmentCount(
-            value=segment.cached_count, computed_at=computed, is_stale=segment.count_stale or old
+            value=state.value, computed_at=state.computed_at, is_stale=state.is_stale
         )
 
     @strawberry.field(description="One point a day, oldest first.")
@@ -85,7 +80,7 @@ class SegmentType(relay.Node):
         days = 90 if days is None else days
         if not 1 <= days <= MAX_HISTORY_DAYS:
             raise PublicError(f"days must be between 1 and {MAX_HISTORY_DAYS}.")
-        points = await service.history(self.model, days, info.context.now.astimezone(UTC).date())
+        points = await counts.history(self.model, days, info.context.now.astimezone(UTC).date())
         return [SegmentCountPoint(date=day, count=count) for day, count in points]
 
     @strawberry.field
