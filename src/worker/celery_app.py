@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from celery import Celery
 
-from app.services.celery_queue import broker_options
-from app.services.tasks import QUEUES
+from app.services.celery_queue import broker_options, celery_name
+from app.services.tasks import QUEUES, TASKS
 from app.settings import Settings
 from worker.schedule import beat_schedule
 
@@ -27,6 +27,7 @@ def make_celery(settings: Settings) -> Celery:
         task_time_limit=time_limit,
         task_soft_time_limit=max(1, time_limit - max(1, time_limit // 20)),
         task_default_queue="counts",
+        task_routes={celery_name(t): {"queue": t.queue} for t in TASKS.values()},
         task_create_missing_queues=True,
         broker_transport_options=broker_options(settings),
         broker_connection_retry_on_startup=True,

@@ -30,7 +30,6 @@ def retry_delay(retries: int) -> int:
 def register(declared: Task[Any]) -> None:
     @app.task(
         name=celery_name(declared),
-        queue=declared.queue,
         bind=True,
         acks_late=True,
         max_retries=MAX_RETRIES,
