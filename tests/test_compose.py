@@ -26,14 +26,14 @@ def _cli_commands() -> set[str]:
 
 def test_services_and_health_checks() -> None:
     services = _compose()["services"]
-    assert {"postgres", "redis", "migrate", "api", "worker"} <= set(services)
+    assert {"postgres", "redis", "migrate", "api", "worker", "beat"} <= set(services)
     for name in ("postgres", "redis", "api", "worker"):
         assert "test" in services[name]["healthcheck"], name
 
 
 def test_api_waits_for_migration_and_redis() -> None:
     services = _compose()["services"]
-    for name in ("api", "worker"):
+    for name in ("api", "worker", "beat"):
         deps = services[name]["depends_on"]
         assert deps["migrate"]["condition"] == "service_completed_successfully"
         assert deps["redis"]["condition"] == "service_healthy"
@@ -63,3 +63,13 @@ def test_dockerfile_installs_the_cli() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "pip install" in dockerfile
     assert 'CMD ["segments", "serve"]' in dockerfile
+
+
+def test_one_beat_keeps_its_schedule_on_a_volume() -> None:
+    compose = _compose()
+    beat = compose["services"]["beat"]
+    assert beat["command"][:2] == ["segments", "beat"]
+    assert beat["deploy"]["replicas"] == 1
+    state = beat["command"][beat["command"].index("--schedule-file") + 1]
+    volume, _, mount = beat["volumes"][0].partition(":")
+    assert state.startswith(mount + "/") and volume in compose["volumes"]
