@@ -16,9 +16,10 @@ flag was reset (first run), again with nothing to change, after 1% of the contac
 flag was flipped; the hand-written UPDATE of every contact (several forms, all checked to give
 exactly the flags recompute_flags gives; the fastest is the baseline); the whole nightly run
 (`maintenance.run`: flags, then the six default segments' counts). Before each timed run the
-contacts table is vacuumed and a checkpoint taken (not timed), so every run starts from the
-same state. The nightly run's peak RSS is measured once in a child process. EXPLAIN (ANALYZE,
-BUFFERS) plans of one batch UPDATE of recompute_flags and of the baseline go to --plans.
+contacts table is vacuumed and analyzed and a checkpoint taken (not timed), so every run starts
+from the same state. The nightly run's peak RSS is measured once in a child process. EXPLAIN
+(ANALYZE, BUFFERS) plans of one batch UPDATE of recompute_flags and of the baseline go to
+--plans.
 """
 
 from __future__ import annotations
@@ -73,22 +74,23 @@ GENERATE = [
     ),
     (
         "profiles",
-        # Per contact: dormant (never opens, 15%), how many events (1 to 19), over what span.
+        # Per contact: dormant (never opens, 12%), how many events (1 + exponential of mean
+        # 9.5, at most 80: ~10 on average), over what span.
         """INSERT INTO bench_profile (id, dormant, events, span)
-           SELECT c.id, random() < 0.15, 1 + floor(random() * 19)::int,
+           SELECT c.id, random() < 0.12, LEAST(80, 1 + floor(-ln(1 - random()) * 9.5)::int),
              LEAST(interval '365 days', $2::timestamptz - c.created_at)
            FROM contacts c WHERE c.account_id = $1""",
     ),
     (
         "email_events",
         # Over the contact's last year, skewed to recent (time ago = span * r^2); kinds: 0.1%
-        # hard bounces, ~4% soft bounces, 51% sends, then deliveries, and for the engaged
-        # contacts 22% opens and 8% clicks.
+        # hard bounces, ~4% soft bounces, 55% sends, then deliveries, and for the engaged
+        # contacts 21% opens and 7% clicks.
         """INSERT INTO email_events (account_id, contact_id, kind, campaign, occurred_at)
            SELECT $1, p.id,
              CASE WHEN x.r < 0.001 THEN 'BOUNCED_HARD' WHEN x.r < 0.04 THEN 'BOUNCED_SOFT'
-                  WHEN x.r < 0.55 THEN 'SENT' WHEN p.dormant OR x.r < 0.70 THEN 'DELIVERED'
-                  WHEN x.r < 0.92 THEN 'OPENED' ELSE 'CLICKED' END,
+                  WHEN x.r < 0.59 THEN 'SENT' WHEN p.dormant OR x.r < 0.72 THEN 'DELIVERED'
+                  WHEN x.r < 0.93 THEN 'OPENED' ELSE 'CLICKED' END,
              'campaign-' || (g % 26), $2::timestamptz - x.t * p.span
            FROM bench_profile p CROSS JOIN LATERAL generate_series(1, p.events) g
              CROSS JOIN LATERAL (SELECT random() + 0 * g AS r, random() ^ 2 + 0 * g AS t) x""",
@@ -265,9 +267,13 @@ async def generate(url: str, contacts: int) -> int:
     return int(account_id)
 
 
+async def table_size(conn: asyncpg.Connection) -> str:
+    return str(await conn.fetchval("SELECT pg_size_pretty(pg_table_size('contacts'))"))
+
+
 async def settle(conn: asyncpg.Connection) -> None:
     """Before a timed run: no dead rows left by the previous one, no checkpoint pending."""
-    await conn.execute("VACUUM contacts")
+    await conn.execute("VACUUM (ANALYZE) contacts")
     await conn.execute("CHECKPOINT")
 
 
@@ -297,20 +303,45 @@ def save_plan(path: str, name: str, text: str, lines: list[str]) -> None:
         out.write(f"== {name}\n{text}\n" + "\n".join(lines) + "\n\n")
 
 
-async def plan(
-    conn: asyncpg.Connection, statement: Sql, before: tuple[str, list[Any]] | None = None
-) -> list[str]:
-    """EXPLAIN (ANALYZE, BUFFERS) of an UPDATE, after `before`; both rolled back."""
+async def plan(conn: asyncpg.Connection, statement: Sql) -> list[str]:
+    """EXPLAIN (ANALYZE, BUFFERS) of an UPDATE, rolled back."""
     transaction = conn.transaction()
     await transaction.start()
     try:
-        if before is not None:
-            await conn.execute(before[0], *before[1])
         rows = await conn.fetch(
             "EXPLAIN (ANALYZE, BUFFERS) " + render(statement, "postgres"), *statement.params
         )
     finally:
         await transaction.rollback()
+    return [r[0] for r in rows]
+
+
+def literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, datetime):
+        return f"'{value.isoformat()}'::timestamptz"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+async def generic_plan(conn: asyncpg.Connection, statement: Sql) -> list[str]:
+    """EXPLAIN (ANALYZE, BUFFERS) of the statement's generic plan (rolled back): the plan
+    PostgreSQL switches a prepared statement to after five custom ones when it looks no
+    costlier, as asyncpg's statement cache lets it do for the nightly batches."""
+    await conn.execute("DEALLOCATE ALL")
+    await conn.execute("PREPARE bench_batch AS " + render(statement, "postgres"))
+    await conn.execute("SET plan_cache_mode = force_generic_plan")
+    arguments = ", ".join(literal(value) for value in statement.params)
+    transaction = conn.transaction()
+    await transaction.start()
+    try:
+        rows = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_batch({arguments})")
+    finally:
+        await transaction.rollback()
+        await conn.execute("RESET plan_cache_mode")
+        await conn.execute("DEALLOCATE bench_batch")
     return [r[0] for r in rows]
 
 
@@ -380,7 +411,11 @@ async def measure(url: str, account_id: int, runs: int, plans: str | None) -> No
                 )
                 assert wrong == 0, f"{name} disagrees with recompute_flags on {wrong} contacts"
 
-            print("\ntiming (warm-up + runs; vacuum and checkpoint before each)", flush=True)
+            # Every invocation starts from a compact table (a rerun with --keep inherits the
+            # bloat of the previous one's full-table writes otherwise).
+            await conn.execute("VACUUM FULL contacts")
+            print(f"\ncontacts table compacted: {await table_size(conn)}", flush=True)
+            print("timing (warm-up + runs; vacuum, analyze and checkpoint before each)", flush=True)
             results["first run (flags reset)"] = await timed(conn, reset, recompute, runs)
             print("  first run done", flush=True)
             results["night with no changes"] = await timed(conn, None, recompute, runs)
@@ -413,6 +448,7 @@ async def measure(url: str, account_id: int, runs: int, plans: str | None) -> No
             results["whole nightly run (+6 counts)"] = await timed(conn, None, nightly, runs)
             print("  nightly run done", flush=True)
 
+        size = await table_size(conn)
         await settle(conn)
         child_seconds, peak_mb, output = child_peak(url, account_id, now)
 
@@ -422,19 +458,32 @@ async def measure(url: str, account_id: int, runs: int, plans: str | None) -> No
             )
             scope = sql("c.id >= ? AND c.id < ?", low, low + RECOMPUTE_BATCH)
             batch = _set_flags(rules, scope, changed_only=True)
+            text = render(batch, "postgres")
             save_plan(
                 plans,
-                f"recompute_flags, one batch of {RECOMPUTE_BATCH} ids, nothing to change",
-                render(batch, "postgres"),
+                f"recompute_flags, one batch of {RECOMPUTE_BATCH} ids, nothing to change "
+                "(custom plan: the run's first 5 batches on a connection)",
+                text,
                 await plan(conn, batch),
             )
-            range_reset = (RESET + " AND id >= $2 AND id < $3", [account_id, *scope.params])
             save_plan(
                 plans,
-                f"recompute_flags, one batch of {RECOMPUTE_BATCH} ids, after the flags' reset",
-                render(batch, "postgres"),
-                await plan(conn, batch, range_reset),
+                f"recompute_flags, one batch of {RECOMPUTE_BATCH} ids, nothing to change "
+                "(generic plan: what a connection's cached statement runs from its 6th batch)",
+                text,
+                await generic_plan(conn, batch),
             )
+            # The reset committed first: reset in the explained transaction, every row would
+            # look inserted by it and fire the foreign key's check.
+            await conn.execute(RESET + " AND id >= $2 AND id < $3", account_id, *scope.params)
+            save_plan(
+                plans,
+                f"recompute_flags, one batch of {RECOMPUTE_BATCH} ids, after the flags' reset "
+                "(custom plan)",
+                text,
+                await plan(conn, batch),
+            )
+            await conn.execute(text, *batch.params)  # the flags back
     finally:
         await conn.close()
 
@@ -452,13 +501,15 @@ async def measure(url: str, account_id: int, runs: int, plans: str | None) -> No
         finally:
             await conn.close()
 
-    print(f"\nbaseline: {best_name}")
-    print(f"\n| {'scenario':<44} | {'median s':>8} | {'ratio':>5} | {'changed':>9} |")
-    print(f"| {'-' * 44} | {'-' * 8} | {'-' * 5} | {'-' * 9} |")
+    print(f"\nbaseline: {best_name}; contacts table after the runs: {size}")
+    labels = {name: name + (" (baseline)" if name == best_name else "") for name in results}
+    width = max(len(label) for label in labels.values())
+    print(f"\n| {'scenario':<{width}} | {'median s':>8} | {'ratio':>5} | {'changed':>9} |")
+    print(f"| {'-' * width} | {'-' * 8} | {'-' * 5} | {'-' * 9} |")
     for name, (seconds, changed) in results.items():
         shown = f"{statistics.median(changed):,.0f}"
-        label = name + (" (baseline)" if name == best_name else "")
-        print(f"| {label:<44} | {seconds:>8.2f} | {seconds / best:>5.2f} | {shown:>9} |")
+        row = f"{seconds:>8.2f} | {seconds / best:>5.2f} | {shown:>9}"
+        print(f"| {labels[name]:<{width}} | {row} |")
     print("\nchanged per timed run:")
     for name, (_, changed) in results.items():
         print(f"  {name}: {', '.join(f'{n:,}' for n in changed)}")

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
+
+T = TypeVar("T")
 
 TOKEN = re.compile(r"sgt_[0-9a-f]+_[A-Za-z0-9-]+")
 
@@ -73,3 +78,59 @@ def wait_ready(base: str, ready: Callable[[httpx.Response], bool], seconds: floa
             pass
         time.sleep(0.2)
     raise AssertionError(f"{base} did not become ready in {seconds} s")
+
+
+@contextmanager
+def spawned(
+    command: list[str], env: dict[str, str], log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A long-running `segments` command in a process group of its own (a test can kill it with
+    every child at once), its output in `log`; stopped at the end of the block."""
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app", *command],
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield process
+    finally:
+        kill(process, signal.SIGTERM)
+
+
+def kill(process: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
+    """Send `sig` to the process and its children, and wait for it."""
+    if process.poll() is None:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+
+
+def graphql(url: str, token: str, query: str, **variables: Any) -> dict[str, Any]:
+    """The `data` of a request that must succeed without errors."""
+    response = httpx.post(
+        url,
+        json={"query": query, "variables": variables},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    body = response.json()
+    assert response.status_code == 200 and "errors" not in body, body
+    return dict(body["data"])
+
+
+def until(check: Callable[[], T | None], what: str, seconds: float = 90) -> T:
+    """Poll `check` until it returns something truthy."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {seconds} s waiting for {what}")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from celery import Celery
 
+from app import clock
 from app.services.celery_queue import broker_options, celery_name
 from app.services.tasks import QUEUES, TASKS
 from app.settings import Settings
@@ -14,13 +17,22 @@ from worker.schedule import beat_schedule
 TIME_LIMIT_SHARE = 0.9
 
 
+class SegmentsCelery(Celery):  # type: ignore[misc]
+    def now(self) -> datetime:
+        # Beat's schedule and the expiries it stamps read the service's clock (app.clock).
+        return clock.now()
+
+
 def make_celery(settings: Settings) -> Celery:
-    app = Celery("segments", broker=settings.redis_url or "memory://", include=["worker.tasks"])
+    app = SegmentsCelery(
+        "segments", broker=settings.redis_url or "memory://", include=["worker.tasks"]
+    )
     time_limit = int(settings.visibility_timeout_s * TIME_LIMIT_SHARE)
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,
+        result_expires=None,  # no result backend, so no nightly cleanup of results either
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,

@@ -1,6 +1,6 @@
 """Celery beat's schedule, derived from the one periodic list (app.schedule). Beat reads the
-service's clock (app.clock), and each firing expires once the next one is due, so a backlog
-never runs one period's work twice."""
+service's clock (the app's `now`, worker.celery_app), and each firing expires once the next
+one is due, so a backlog never runs one period's work twice."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any
 
 from celery.schedules import crontab, schedule
 
-from app import clock
 from app.schedule import periodic
 from app.services.celery_queue import celery_name
 from app.settings import Settings
@@ -18,11 +17,9 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     entries: dict[str, dict[str, Any]] = {}
     for entry in periodic(settings):
         if entry.daily_at is not None:
-            when: Any = crontab(
-                minute=entry.daily_at.minute, hour=entry.daily_at.hour, nowfun=clock.now
-            )
+            when: Any = crontab(minute=entry.daily_at.minute, hour=entry.daily_at.hour)
         else:
-            when = schedule(entry.period, nowfun=clock.now)
+            when = schedule(entry.period)
         entries[entry.name] = {
             "task": celery_name(entry.task),
             "schedule": when,
