@@ -330,7 +330,6 @@ async def generic_plan(conn: asyncpg.Connection, statement: Sql) -> list[str]:
     """EXPLAIN (ANALYZE, BUFFERS) of the statement's generic plan (rolled back): the plan
     PostgreSQL switches a prepared statement to after five custom ones when it looks no
     costlier, as asyncpg's statement cache lets it do for the nightly batches."""
-    await conn.execute("DEALLOCATE ALL")
     await conn.execute("PREPARE bench_batch AS " + render(statement, "postgres"))
     await conn.execute("SET plan_cache_mode = force_generic_plan")
     arguments = ", ".join(literal(value) for value in statement.params)
