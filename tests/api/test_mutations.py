@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 from typing import Any
 
 from api.data import EVENTS, GRANT, PRODUCTS, UPSERT, build, iso
@@ -354,3 +355,28 @@ async def test_members_and_explain(api: Api) -> None:
     assert [p["count"] for p in node["history"]] == [2]
     errors = await api.errors(query, {"id": segment["id"], "c": "bogus"})
     assert errors[0]["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_account_recompute_runs_the_night_now_and_viewer_shows_it(api: Api) -> None:
+    query = "{ viewer { maintenance { lastRun { status flagsChanged countsRefreshed finishedAt error } nextRunAt } } }"
+    before = (await api.run(query))["viewer"]["maintenance"]
+    assert before["lastRun"] is None
+    assert datetime.fromisoformat(before["nextRunAt"]) > datetime.now(UTC)
+    await build(api)
+    job = (
+        await api.run(
+            "mutation { accountRecompute { job { id kind status } userErrors { code } } }"
+        )
+    )["accountRecompute"]
+    assert job["userErrors"] == [] and job["job"]["kind"] == "account_recompute"
+    await settle()
+    done = (await api.run(JOB, {"id": job["job"]["id"]}))["bulkJob"]
+    assert done["status"] == "SUCCEEDED" and done["processed"] == done["total"] == 6
+    last = (await api.run(query))["viewer"]["maintenance"]["lastRun"]
+    assert last["status"] == "SUCCEEDED" and last["countsRefreshed"] == 6 and last["finishedAt"]
+    assert last["error"] is None and last["flagsChanged"] >= 0
+    counts = (await api.run("{ segments { edges { node { count { value isStale } } } } }"))[
+        "segments"
+    ]["edges"]
+    assert all(e["node"]["count"]["value"] is not None for e in counts)
+    assert not any(e["node"]["count"]["isStale"] for e in counts)
