@@ -7,11 +7,10 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 import redis
 
-from processes import free_port, new_token, running, segments, wait_ready
+from processes import free_port, graphql, new_token, running, segments, wait_ready
 
 
 @pytest.fixture
@@ -37,15 +36,7 @@ def test_counts_and_jobs_run_on_the_celery_worker(stack: tuple[str, str]) -> Non
     url, token = stack
 
     def run(query: str, **variables: Any) -> dict[str, Any]:
-        response = httpx.post(
-            url,
-            json={"query": query, "variables": variables},
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=30,
-        )
-        body = response.json()
-        assert "errors" not in body, body
-        return dict(body["data"])
+        return graphql(url, token, query, **variables)
 
     run(
         'mutation { contactsUpsert(input: [{email: "a@x.com", tags: ["vip"]}, {email: "b@x.com", tags: ["vip"]}, {email: "c@x.com"}]) { userErrors { code } } }'

@@ -18,7 +18,7 @@ from app.services.jobs import dispatch
 log = logging.getLogger(__name__)
 
 # A job still waiting this long after its creation without a broker holding it is sent again.
-UNSENT_AFTER = timedelta(minutes=1)
+UNSENT_AFTER = timedelta(seconds=30)
 # A refresh not started by then is dropped: the next sweep sends a fresh one.
 REFRESH_EXPIRES = timedelta(minutes=10)
 
