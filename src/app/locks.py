@@ -161,14 +161,9 @@ async def account_lock(
     keeps it for longer than `wait`. The lock is extended every third of its expiry while
     held, and released at the end only if still ours."""
     lease = new_lease(account_id, purpose)
-    deadline = asyncio.get_running_loop().time() + wait.total_seconds()
-    poll = min(1.0, _config.ttl.total_seconds() / 3)
-    while not await lease.acquire():
-        if asyncio.get_running_loop().time() >= deadline:
-            await _quietly_release(lease)
-            yield None
-            return
-        await asyncio.sleep(poll)
+    if not await _acquire(lease, wait):
+        yield None
+        return
     held = Held(f"{purpose}:{account_id}")
     keeper = asyncio.create_task(_keep_alive(lease, held, _config.ttl / 3))
     try:
@@ -177,6 +172,21 @@ async def account_lock(
         keeper.cancel()
         await asyncio.gather(keeper, return_exceptions=True)
         await _quietly_release(lease)
+
+
+async def _acquire(lease: Lease, wait: timedelta) -> bool:
+    deadline = asyncio.get_running_loop().time() + wait.total_seconds()
+    poll = min(1.0, _config.ttl.total_seconds() / 3)
+    try:
+        while not await lease.acquire():
+            if asyncio.get_running_loop().time() >= deadline:
+                await _quietly_release(lease)  # not ours: only closes its connection
+                return False
+            await asyncio.sleep(poll)
+    except BaseException:
+        await _quietly_release(lease)
+        raise
+    return True
 
 
 async def _keep_alive(lease: Lease, held: Held, every: timedelta) -> None:
