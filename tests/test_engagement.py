@@ -33,6 +33,7 @@ async def _contact(account: Account, name: str, **fields: Any) -> Contact:
 
 
 async def _events(contact: Contact, kind: EmailEventKind, *days: float) -> None:
+    """Store events directly, keeping the summary the rules read as ingestion would."""
     for day in days:
         await EmailEvent.create(
             account_id=contact.account_id,  # type: ignore[attr-defined]
@@ -40,6 +41,8 @@ async def _events(contact: Contact, kind: EmailEventKind, *days: float) -> None:
             kind=kind,
             occurred_at=ago(day),
         )
+    if kind is EmailEventKind.BOUNCED_SOFT and days:
+        await Contact.filter(id=contact.id).update(last_soft_bounce_at=ago(min(days)))
 
 
 async def _flags(contact: Contact) -> tuple[bool, bool, bool]:

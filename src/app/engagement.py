@@ -83,9 +83,13 @@ class Rules:
         return sql("c.email_risk = ?", EmailRisk.HIGH_RISK.value)
 
     def soft_bouncing(self) -> Sql:
+        # No soft bounce since the window opened (the stored latest one says so) means none in
+        # it: the count, a probe of the events per contact, runs only for the others.
         return sql(
+            "(COALESCE(c.last_soft_bounce_at >= ?, FALSE) AND "
             "(SELECT COUNT(*) FROM email_events e WHERE e.account_id = ? AND e.contact_id = c.id "
-            "AND e.kind = ? AND e.occurred_at >= ? AND e.occurred_at <= ?) >= ?",
+            "AND e.kind = ? AND e.occurred_at >= ? AND e.occurred_at <= ?) >= ?)",
+            self._time(self.window_start),
             self.account_id,
             EmailEventKind.BOUNCED_SOFT.value,
             self._time(self.window_start),
