@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Generic, Literal, ParamSpec, Protocol
 
+from app import clock
+
 log = logging.getLogger(__name__)
 
 Queue = Literal["nightly", "counts", "bulk"]
@@ -137,7 +139,7 @@ class InProcessBackend:
         async def guarded() -> None:
             async with lock:
                 self._waiting.discard(key)
-                if expires is not None and _now() > expires:
+                if expires is not None and clock.now() > expires:
                     log.info("task %s%s expired unrun", task.name, args)
                     return
                 try:
@@ -154,12 +156,6 @@ class InProcessBackend:
         """Wait for every task queued so far, and those they queue (tests, and shutdown)."""
         while self._pending:
             await asyncio.gather(*list(self._pending))
-
-
-def _now() -> datetime:
-    from app import clock
-
-    return clock.now()
 
 
 _backend: Backend | None = None
