@@ -21,7 +21,7 @@ from app.models import (
     Purchase,
     Tag,
 )
-from app.services.batch import normalize_email
+from app.services.checks import normalize_email
 from app.services.contacts import ContactData, upsert_contacts
 from app.services.demo import DemoSummary, seed_demo
 from app.services.errors import DomainError

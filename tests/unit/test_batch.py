@@ -7,17 +7,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from app.enums import EmailRisk
-from app.services.batch import (
-    CLOCK_SKEW,
-    MAX_BATCH,
-    as_utc,
-    check_size,
-    check_text,
-    check_time,
-    normalize_email,
-    parse_enum,
-    validate_all,
-)
+from app.services.batch import MAX_BATCH, check_size, validate_all
+from app.services.checks import CLOCK_SKEW, as_utc, check_time, normalize_email, parse_enum
+from app.services.checks import clean_text as check_text
 from app.services.errors import DomainError, ErrorCode, ItemError, ItemInvalid
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)

@@ -15,14 +15,8 @@ from app import clock
 from app.engagement import apply_rules
 from app.enums import EmailRisk, SubscriptionStatus, UnsubscribeReason
 from app.models import Account, Contact, ContactTag, Tag
-from app.services.batch import (
-    BatchResult,
-    check_size,
-    check_text,
-    normalize_email,
-    parse_enum,
-    validate_all,
-)
+from app.services.batch import BatchResult, check_size, validate_all
+from app.services.checks import clean_text, normalize_email, parse_enum
 from app.services.counts import mark_counts_stale
 from app.services.errors import DomainError, ErrorCode, ItemError, ItemInvalid
 from app.text import fold
@@ -90,7 +84,7 @@ def _clean(item: ContactData) -> _CleanContact:
     for name, limit in (("first_name", 200), ("last_name", 200), ("country", 100)):
         raw = getattr(item, name)
         if raw is not UNSET:
-            values[name] = check_text(raw, name, limit) or None
+            values[name] = clean_text(raw, name, limit) or None
     status: SubscriptionStatus | None = None
     if item.subscription_status is not UNSET:
         status = parse_enum(SubscriptionStatus, item.subscription_status, "subscription_status")

@@ -11,8 +11,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
+from app.limits import MAX_BATCH
 from app.models import Account
-from app.services.batch import MAX_BATCH
 from app.services.contacts import ContactData, upsert_contacts
 
 _ALIASES = {

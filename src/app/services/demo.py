@@ -33,7 +33,7 @@ from app.enums import (
     UnsubscribeReason,
 )
 from app.models import Account, Contact, Product, Tag
-from app.services.batch import as_utc
+from app.services.checks import as_utc
 from app.services.errors import DomainError, ErrorCode
 from app.services.events import apply_event
 from app.services.products import DEFAULT_CURRENCY

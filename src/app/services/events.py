@@ -13,15 +13,8 @@ from app import clock
 from app.engagement import refresh_contacts
 from app.enums import EmailEventKind, SubscriptionStatus, UnsubscribeReason
 from app.models import Account, Contact, EmailEvent
-from app.services.batch import (
-    BatchResult,
-    check_size,
-    check_text,
-    check_time,
-    normalize_email,
-    parse_enum,
-    validate_all,
-)
+from app.services.batch import BatchResult, check_size, validate_all
+from app.services.checks import check_time, clean_text, normalize_email, parse_enum
 from app.services.counts import mark_counts_stale
 from app.services.errors import ErrorCode, ItemError, ItemInvalid
 from app.text import fold
@@ -111,8 +104,8 @@ def _clean(item: EventData, now: datetime) -> _CleanEvent:
     if item.occurred_at is None:
         raise ItemInvalid("occurred_at", "occurredAt is required.", ErrorCode.REQUIRED)
     occurred = check_time(item.occurred_at, "occurred_at", now)
-    campaign = check_text(item.campaign, "campaign", 200) or None
-    external_id = check_text(item.external_id, "external_id", 200) or None
+    campaign = clean_text(item.campaign, "campaign", 200) or None
+    external_id = clean_text(item.external_id, "external_id", 200) or None
     return _CleanEvent(fold(email), kind, occurred, campaign, external_id)
 
 

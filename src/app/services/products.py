@@ -13,15 +13,8 @@ from app import clock
 from app.db import id_set
 from app.enums import GrantSource, ProductKind
 from app.models import Account, Contact, OwnedProduct, Product, Purchase
-from app.services.batch import (
-    BatchResult,
-    check_size,
-    check_text,
-    check_time,
-    normalize_email,
-    parse_enum,
-    validate_all,
-)
+from app.services.batch import BatchResult, check_size, validate_all
+from app.services.checks import check_time, clean_text, normalize_email, parse_enum
 from app.services.counts import mark_counts_stale
 from app.services.errors import ErrorCode, ItemError, ItemInvalid
 from app.text import fold
@@ -54,8 +47,8 @@ async def upsert_products(account: Account, items: Sequence[ProductData]) -> Bat
     result: BatchResult[Product] = BatchResult()
 
     def clean(item: ProductData) -> ProductData:
-        external_id = check_text(item.external_id, "external_id", 200, required=True)
-        title = check_text(item.title, "title", 300, required=True)
+        external_id = clean_text(item.external_id, "external_id", 200, required=True)
+        title = clean_text(item.title, "title", 300, required=True)
         kind = parse_enum(ProductKind, item.kind, "kind") if item.kind is not None else None
         return ProductData(str(external_id), str(title), kind)
 
