@@ -43,9 +43,26 @@ def rejection(check: Any, item: object) -> tuple[str | None, ErrorCode]:
         ({"custom_fields": ["not", "an", "object"]}, "custom_fields", ErrorCode.INVALID),
         ({"custom_fields": {"": 1}}, "custom_fields", ErrorCode.INVALID),
         ({"custom_fields": {" ": 1}}, "custom_fields", ErrorCode.INVALID),
-        ({"custom_fields": {"k" * 101: 1}}, "custom_fields", ErrorCode.INVALID),
+        ({"custom_fields": {"k" * 101: 1}}, "custom_fields", ErrorCode.TOO_LONG),
         ({"tags": ["ok", " "]}, "tags", ErrorCode.REQUIRED),
         ({"tags": ["t" * 201]}, "tags", ErrorCode.TOO_LONG),
+        # Hostile values: text a database can't store, numbers JSON can't carry, no bounds.
+        ({"first_name": "A\u0000B"}, "first_name", ErrorCode.INVALID),
+        ({"last_name": "\ud800"}, "last_name", ErrorCode.INVALID),
+        ({"country": "F\u0007R"}, "country", ErrorCode.INVALID),
+        ({"email": "ann\u200b@example.com"}, "email", ErrorCode.INVALID_EMAIL),
+        ({"email": "ann@exa\u0000mple.com"}, "email", ErrorCode.INVALID),
+        ({"birth_date": date(1800, 1, 1)}, "birth_date", ErrorCode.OUT_OF_RANGE),
+        ({"custom_fields": {"score": float("nan")}}, "custom_fields", ErrorCode.INVALID),
+        ({"custom_fields": {"score": float("inf")}}, "custom_fields", ErrorCode.INVALID),
+        ({"custom_fields": {"big": 2**64}}, "custom_fields", ErrorCode.OUT_OF_RANGE),
+        ({"custom_fields": {"k\u0000": 1}}, "custom_fields", ErrorCode.INVALID),
+        ({"custom_fields": {"t": "x\ud800"}}, "custom_fields", ErrorCode.INVALID),
+        ({"custom_fields": {"d": [[[[["deep"]]]]]}}, "custom_fields", ErrorCode.TOO_LONG),
+        ({"custom_fields": {f"k{i}": i for i in range(101)}}, "custom_fields", ErrorCode.TOO_LONG),
+        ({"custom_fields": {"long": "x" * 20_000}}, "custom_fields", ErrorCode.TOO_LONG),
+        ({"tags": [f"t{i}" for i in range(101)]}, "tags", ErrorCode.TOO_LONG),
+        ({"tags": ["a\u0000"]}, "tags", ErrorCode.INVALID),
     ],
 )
 def test_contact_item_rejections(fields: dict[str, Any], field: str, code: ErrorCode) -> None:
@@ -176,3 +193,16 @@ def test_a_clean_event_drops_blank_campaign_and_external_id() -> None:
         NOW,
     )
     assert (clean.campaign, clean.external_id) == (None, "e-1")
+
+
+def test_two_spellings_of_one_address_are_one_contact() -> None:
+    composed = contacts._clean(ContactData(email="jos\u00e9@example.com"))
+    decomposed = contacts._clean(ContactData(email="jose\u0301@example.com"))
+    assert composed.email_lower == decomposed.email_lower == "jos\u00e9@example.com"
+
+
+def test_custom_fields_are_normalized_and_kept() -> None:
+    item = contacts._clean(
+        ContactData(email="a@x.io", custom_fields={" plan ": "pro", "n": 1.5, "l": [1, None]})
+    )
+    assert item.custom_fields == {"plan": "pro", "n": 1.5, "l": [1, None]}

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
 
+from app import limits
 from app.auth import new_token
 from app.enums import DefaultSegment, RunTrigger, SegmentKind
 from app.models import Account, ApiToken, Segment
+from app.services.checks import clean_text, single_value
 from app.services.errors import DomainError, ErrorCode
 from app.services.jobs import start_recompute_job
 from app.text import fold
@@ -31,13 +33,8 @@ class CreatedAccount:
 
 async def create_account(name: str, label: str = "default") -> CreatedAccount:
     """A new account with its default segments and one API token (returned once)."""
-    name = name.strip()
-    if not name:
-        raise DomainError(ErrorCode.REQUIRED, "An account needs a name.", ("name",))
-    if len(name) > 200:
-        raise DomainError(
-            ErrorCode.TOO_LONG, "Account names are at most 200 characters.", ("name",)
-        )
+    with single_value("name"):
+        name = clean_text(name, "name", limits.MAX_NAME, required=True) or ""
     async with in_transaction():
         account = await Account.create(name=name)
         await Segment.bulk_create(

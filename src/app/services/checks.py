@@ -8,12 +8,14 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from typing import Any, TypeVar
 
 from app import limits
-from app.services.errors import ErrorCode, ItemInvalid
+from app.services.errors import DomainError, ErrorCode, ItemInvalid
 from app.text import invisible, normalize, text_problem
 
 # Provider clocks drift: a timestamp this far ahead of ours is still accepted.
@@ -200,3 +202,13 @@ def _clean_json(value: object, field_name: str, where: str, depth: int) -> Any:
             out[normalize(key)] = _clean_json(item, field_name, where, depth + 1)
         return out
     raise ItemInvalid(field_name, f"{where} is not a JSON value.")
+
+
+@contextmanager
+def single_value(*path: str) -> Iterator[None]:
+    """For a call that takes one value rather than a batch: a check failing inside becomes
+    the call's DomainError at `path` (the argument's path in the API)."""
+    try:
+        yield
+    except ItemInvalid as exc:
+        raise DomainError(exc.code, exc.message, path) from None

@@ -11,18 +11,22 @@ from typing import Any, Literal
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from app import clock
+from app import clock, limits
 from app.engagement import apply_rules
 from app.enums import EmailRisk, SubscriptionStatus, UnsubscribeReason
 from app.models import Account, Contact, ContactTag, Tag
 from app.services.batch import BatchResult, check_size, validate_all
-from app.services.checks import clean_text, normalize_email, parse_enum
+from app.services.checks import (
+    check_date,
+    clean_custom_fields,
+    clean_text,
+    normalize_email,
+    parse_enum,
+)
 from app.services.counts import mark_counts_stale
 from app.services.errors import DomainError, ErrorCode, ItemError, ItemInvalid
 from app.text import fold
 
-MAX_TAG_LENGTH = 200
-MAX_CUSTOM_KEY_LENGTH = 100
 # Tries of the upsert transaction when a concurrent call creates one of its emails first.
 _UPSERT_ATTEMPTS = 3
 
@@ -61,19 +65,20 @@ class _CleanContact:
     tags: list[str]
 
 
-def clean_tag_names(names: Iterable[str], field_name: str = "tags") -> list[str]:
-    """Trimmed, non-empty, case-insensitively unique tag names, first spelling kept."""
+def clean_tag_names(names: Sequence[str], field_name: str = "tags") -> list[str]:
+    """Clean, non-empty, case-insensitively unique tag names, first spelling kept; at most
+    MAX_TAGS_PER_CALL of them."""
+    if len(names) > limits.MAX_TAGS_PER_CALL:
+        raise ItemInvalid(
+            field_name,
+            f"At most {limits.MAX_TAGS_PER_CALL} tags at a time; got {len(names)}.",
+            ErrorCode.TOO_LONG,
+        )
     seen: dict[str, str] = {}
     for raw in names:
-        name = raw.strip()
+        name = clean_text(raw, field_name, limits.MAX_NAME) or ""
         if not name:
             raise ItemInvalid(field_name, "Tag names may not be empty.", ErrorCode.REQUIRED)
-        if len(name) > MAX_TAG_LENGTH:
-            raise ItemInvalid(
-                field_name,
-                f"Tag names are at most {MAX_TAG_LENGTH} characters.",
-                ErrorCode.TOO_LONG,
-            )
         seen.setdefault(fold(name), name)
     return list(seen.values())
 
@@ -81,7 +86,11 @@ def clean_tag_names(names: Iterable[str], field_name: str = "tags") -> list[str]
 def _clean(item: ContactData) -> _CleanContact:
     email = normalize_email(item.email)
     values: dict[str, Any] = {}
-    for name, limit in (("first_name", 200), ("last_name", 200), ("country", 100)):
+    for name, limit in (
+        ("first_name", limits.MAX_NAME),
+        ("last_name", limits.MAX_NAME),
+        ("country", limits.MAX_COUNTRY),
+    ):
         raw = getattr(item, name)
         if raw is not UNSET:
             values[name] = clean_text(raw, name, limit) or None
@@ -100,20 +109,14 @@ def _clean(item: ContactData) -> _CleanContact:
     if item.email_risk is not UNSET:
         values["email_risk"] = parse_enum(EmailRisk, item.email_risk, "email_risk")
     if item.birth_date is not UNSET:
-        if item.birth_date is not None and item.birth_date > clock.now().date():
-            raise ItemInvalid("birth_date", "A birth date can't be in the future.")
+        if item.birth_date is not None:
+            check_date(item.birth_date, "birth_date")
+            if item.birth_date > clock.now().date():
+                raise ItemInvalid("birth_date", "A birth date can't be in the future.")
         values["birth_date"] = item.birth_date
     custom: dict[str, Any] | None = None
     if item.custom_fields is not UNSET:
-        if not isinstance(item.custom_fields, dict):
-            raise ItemInvalid("custom_fields", "Custom fields must be a JSON object.")
-        for key in item.custom_fields:
-            if not isinstance(key, str) or not key.strip() or len(key) > MAX_CUSTOM_KEY_LENGTH:
-                raise ItemInvalid(
-                    "custom_fields",
-                    f"Custom field names are 1 to {MAX_CUSTOM_KEY_LENGTH} characters; got {key!r}.",
-                )
-        custom = dict(item.custom_fields)
+        custom = clean_custom_fields(item.custom_fields)
     return _CleanContact(email, fold(email), values, custom, clean_tag_names(item.tags))
 
 
@@ -128,6 +131,15 @@ def _apply(contact: Contact, clean: _CleanContact, now: datetime) -> None:
         raise ItemInvalid(
             "unsubscribe_reason", "An unsubscribe reason only goes with an unsubscribed contact."
         )
+    merged: dict[str, Any] | None = None
+    if clean.custom_fields is not None:
+        merged = dict(contact.custom_fields or {})
+        for key, value in clean.custom_fields.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        merged = clean_custom_fields(merged)  # the bounds hold for the merged whole too
     for name, value in values.items():
         setattr(contact, name, value)
     if status is not None and status is not contact.subscription_status:
@@ -139,13 +151,7 @@ def _apply(contact: Contact, clean: _CleanContact, now: datetime) -> None:
             contact.unsubscribe_reason = UnsubscribeReason.MANUAL
     if reason is not None:
         contact.unsubscribe_reason = reason
-    if clean.custom_fields is not None:
-        merged = dict(contact.custom_fields or {})
-        for key, value in clean.custom_fields.items():
-            if value is None:
-                merged.pop(key, None)
-            else:
-                merged[key] = value
+    if merged is not None:
         contact.custom_fields = merged
 
 

@@ -9,12 +9,12 @@ from datetime import datetime
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from app import clock
+from app import clock, limits
 from app.db import id_set
 from app.enums import GrantSource, ProductKind
 from app.models import Account, Contact, OwnedProduct, Product, Purchase
 from app.services.batch import BatchResult, check_size, validate_all
-from app.services.checks import check_time, clean_text, normalize_email, parse_enum
+from app.services.checks import check_int, check_time, clean_text, normalize_email, parse_enum
 from app.services.counts import mark_counts_stale
 from app.services.errors import ErrorCode, ItemError, ItemInvalid
 from app.text import fold
@@ -47,8 +47,10 @@ async def upsert_products(account: Account, items: Sequence[ProductData]) -> Bat
     result: BatchResult[Product] = BatchResult()
 
     def clean(item: ProductData) -> ProductData:
-        external_id = clean_text(item.external_id, "external_id", 200, required=True)
-        title = clean_text(item.title, "title", 300, required=True)
+        external_id = clean_text(
+            item.external_id, "external_id", limits.MAX_SHORT_TEXT, required=True
+        )
+        title = clean_text(item.title, "title", limits.MAX_TITLE, required=True)
         kind = parse_enum(ProductKind, item.kind, "kind") if item.kind is not None else None
         return ProductData(str(external_id), str(title), kind)
 
@@ -107,11 +109,15 @@ def _clean_grant(item: GrantData, now: datetime) -> _CleanGrant:
         raise ItemInvalid("amount_cents", "A purchase needs an amount.", ErrorCode.REQUIRED)
     if amount is not None and amount < 0:
         raise ItemInvalid("amount_cents", "An amount can't be negative.", ErrorCode.NEGATIVE_AMOUNT)
+    if amount is not None:
+        check_int(amount, "amount_cents", 0, limits.MAX_CENTS)
     if source is GrantSource.GRANT and amount:
         raise ItemInvalid("amount_cents", "A granted offer has no amount; use source PURCHASE.")
-    currency = (item.currency or DEFAULT_CURRENCY).strip().upper()
-    if len(currency) != 3 or not currency.isalpha():
-        raise ItemInvalid("currency", f"{item.currency!r} is not a three-letter currency code.")
+    currency = (
+        clean_text(item.currency, "currency", limits.MAX_SHORT_TEXT) or DEFAULT_CURRENCY
+    ).upper()
+    if len(currency) != 3 or not (currency.isascii() and currency.isalpha()):
+        raise ItemInvalid("currency", f"{currency!r} is not a three-letter currency code.")
     if item.progress is not None and not 0 <= item.progress <= 100:
         raise ItemInvalid("progress", "Progress is a percentage, 0 to 100.", ErrorCode.OUT_OF_RANGE)
     occurred = check_time(item.occurred_at, "occurred_at", now) if item.occurred_at else now

@@ -10,7 +10,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from app import clock
+from app import clock, limits
 from app.engagement import explain_flags
 from app.enums import DefaultSegment, SegmentKind
 from app.filters import ast, codec, query
@@ -19,12 +19,10 @@ from app.filters.errors import FilterError
 from app.filters.validate import segment_references, validate
 from app.models import Account, Contact, Segment
 from app.services import tasks
+from app.services.checks import clean_text, single_value
 from app.services.errors import DomainError, ErrorCode
 from app.text import fold
 
-MAX_NAME = 200
-MAX_DESCRIPTION = 2000
-MAX_SAMPLE = 100
 # Rules behind the flag-based default segments, shown in their explanations.
 _RULE_PARTS: dict[DefaultSegment, tuple[str, ...]] = {
     DefaultSegment.INACTIVE: ("subscribed", "unengaged_in_window", "inactive"),
@@ -76,22 +74,11 @@ async def parse_filter(
 
 
 def _clean_name(name: str, description: str | None) -> tuple[str, str | None]:
-    name = name.strip()
-    if not name:
-        raise DomainError(ErrorCode.REQUIRED, "A segment needs a name.", ("input", "name"))
-    if len(name) > MAX_NAME:
-        raise DomainError(
-            ErrorCode.TOO_LONG, f"Names are at most {MAX_NAME} characters.", ("input", "name")
-        )
-    if description is not None:
-        description = description.strip() or None
-        if description and len(description) > MAX_DESCRIPTION:
-            raise DomainError(
-                ErrorCode.TOO_LONG,
-                f"Descriptions are at most {MAX_DESCRIPTION} characters.",
-                ("input", "description"),
-            )
-    return name, description
+    with single_value("input", "name"):
+        clean = clean_text(name, "name", limits.MAX_NAME, required=True) or ""
+    with single_value("input", "description"):
+        about = clean_text(description, "description", limits.MAX_DESCRIPTION, multiline=True)
+    return clean, about or None
 
 
 async def _check_name_free(account: Account, name: str, segment_id: int | None) -> None:
@@ -211,9 +198,9 @@ async def preview(
     account: Account, filter_input: object, sample: int, now: datetime | None = None
 ) -> Preview:
     """A live count and the first contacts (newest first) of a filter not yet saved."""
-    if not 0 <= sample <= MAX_SAMPLE:
+    if not 0 <= sample <= limits.MAX_SAMPLE:
         raise DomainError(
-            ErrorCode.OUT_OF_RANGE, f"sample is between 0 and {MAX_SAMPLE}.", ("sample",)
+            ErrorCode.OUT_OF_RANGE, f"sample is between 0 and {limits.MAX_SAMPLE}.", ("sample",)
         )
     now = now or clock.now()
     tree = await parse_filter(account, filter_input)
