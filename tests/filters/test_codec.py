@@ -158,6 +158,12 @@ def _nest(depth: int) -> dict[str, Any]:
         ({"segment": {}}, ("segment", "in"), "required"),
         ({"isCustomer": "yes"}, ("isCustomer",), "true or false"),
         (_nest(11), ("not",) * 10, "at most 10 levels"),
+        # Values no database stores, which would otherwise break every read of the segment.
+        ({"firstName": {"eq": "A\u0000B"}}, ("firstName", "eq"), "NUL"),
+        ({"tags": {"hasAny": ["ok", "\udc80"]}}, ("tags", "hasAny", "1"), "surrogate"),
+        ({"country": {"contains": "F\u001bR"}}, ("country", "contains"), "control"),
+        ({"createdAt": {"before": "0001-01-01T00:00:00+14:00"}}, ("createdAt", "before"), "1900"),
+        ({"createdAt": {"after": "9999-12-31T23:59:59-14:00"}}, ("createdAt", "after"), "2200"),
     ],
 )
 def test_errors_name_the_offending_path(data: Any, path: tuple[str, ...], message: str) -> None:

@@ -19,7 +19,8 @@ from app.enums import EmailEventKind, EmailRisk, SubscriptionStatus
 from app.filters import ast
 from app.filters.errors import FilterError
 from app.filters.ids import from_global_id, to_global_id
-from app.text import fold
+from app.limits import MAX_DATE, MIN_DATE
+from app.text import fold, normalize, text_problem
 
 VERSION = 1
 MAX_DAYS = 36_500
@@ -396,6 +397,10 @@ def _days(value: object, path: Path) -> int:
 def _text(value: object, path: Path) -> str:
     if not isinstance(value, str):
         raise FilterError(path, "Expected a string.")
+    problem = text_problem(value)
+    if problem:  # a value no database can store would break every read of the segment
+        raise FilterError(path, f"The value {problem}.")
+    value = normalize(value)
     if not value.strip():
         raise FilterError(path, "The value may not be empty (to match empty values, use isEmpty).")
     if len(value) > MAX_TEXT:
@@ -433,7 +438,14 @@ def _datetime(value: object, path: Path) -> datetime:
             raise FilterError(path, f"{value!r} is not an ISO-8601 date-time.") from None
     if not isinstance(value, datetime):
         raise FilterError(path, "Expected a date-time.")
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        in_range = MIN_DATE <= moment.date() <= MAX_DATE
+    except OverflowError:
+        in_range = False
+    if not in_range:
+        raise FilterError(path, f"Dates are between {MIN_DATE} and {MAX_DATE}.")
+    return moment
 
 
 def _id(value: object, path: Path, type_name: str) -> int:
