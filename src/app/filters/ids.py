@@ -17,6 +17,18 @@ def from_global_id(value: str, expected_type: str) -> int | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
     type_name, sep, raw_pk = decoded.partition(":")
-    if not sep or type_name != expected_type or not raw_pk.isdigit():
+    if not sep or type_name != expected_type:
         return None
-    return int(raw_pk)
+    return parse_pk(raw_pk)
+
+
+MAX_PK = 2**63 - 1  # the BIGINT columns' range
+
+
+def parse_pk(text: str) -> int | None:
+    """A primary key written in its one canonical form (ASCII digits, no sign, no leading
+    zero, within BIGINT), or None: "٣", "+3", "03" and 2**64 name nothing."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or text != str(int(text)):
+        return None
+    pk = int(text)
+    return pk if 0 < pk <= MAX_PK else None

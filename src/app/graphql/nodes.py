@@ -8,20 +8,16 @@ from typing import Any, TypeVar
 
 from tortoise.models import Model
 
+from app.filters.ids import parse_pk
 from app.graphql.context import Info
 
 M = TypeVar("M", bound=Model)
-
-
-def primary_key(node_id: object) -> int | None:
-    text = str(node_id)
-    return int(text) if text.isdigit() and len(text) < 19 else None
 
 
 async def account_nodes(
     model: type[M], info: Info, node_ids: Iterable[str], convert: Callable[[M], Any]
 ) -> list[Any]:
     ids = list(node_ids)
-    keys = {pk for pk in map(primary_key, ids) if pk is not None}
+    keys = {pk for pk in map(parse_pk, ids) if pk is not None}
     found = {obj.pk: obj for obj in await model.filter(account=info.context.account, id__in=keys)}
-    return [convert(found[pk]) if (pk := primary_key(i)) in found else None for i in ids]
+    return [convert(found[pk]) if (pk := parse_pk(i)) in found else None for i in ids]

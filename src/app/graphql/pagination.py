@@ -7,17 +7,17 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import strawberry
 from strawberry import relay
 
+from app.filters.ids import MAX_PK
 from app.filters.query import Keyset
 from app.graphql.errors import PublicError
-
-DEFAULT_PAGE = 50
-MAX_PAGE = 500
+from app.limits import DEFAULT_PAGE, MAX_DATE, MAX_EMAIL, MAX_PAGE, MIN_DATE
+from app.text import text_problem
 
 T = TypeVar("T")
 
@@ -51,19 +51,52 @@ def encode_cursor(order_key: str, value: Any, pk: int) -> str:
     return base64.urlsafe_b64encode(payload.encode()).decode()
 
 
+_FOREIGN = "That cursor is not one this API gave out."
+# What each ordering's cursor carries as its sort value: None (ordered by id alone), text, a
+# whole number, or a time (`time?`: a time or null, for a column that may be empty).
+_CURSOR_VALUES = {
+    "segments": "none",
+    "products": "none",
+    "tags": "text",
+    "created_at": "time",
+    "last_opened_at": "time?",
+    "email": "text",
+    "total_spent_cents": "int",
+}
+
+
 def decode_cursor(cursor: str, order_key: str) -> Keyset:
+    """The keyset position in a cursor, with its value checked against the ordering: a cursor
+    of the wrong shape is refused here, never compared with a column of another type."""
     try:
-        key, value, pk = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (binascii.Error, ValueError, TypeError):
-        raise PublicError("That cursor is not one this API gave out.") from None
-    if key != order_key or not isinstance(pk, int):
+        key, value, pk = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+    except (binascii.Error, ValueError, TypeError, UnicodeError, RecursionError):
+        raise PublicError(_FOREIGN) from None
+    if key != order_key:
         raise PublicError("That cursor belongs to another ordering; start again without it.")
-    if isinstance(value, str) and is_time_order(order_key):
+    if isinstance(pk, bool) or not isinstance(pk, int) or not 0 < pk <= MAX_PK:
+        raise PublicError(_FOREIGN)
+    return Keyset(_cursor_value(value, _CURSOR_VALUES.get(order_key.split(":")[0], "none")), pk)
+
+
+def _cursor_value(value: Any, kind: str) -> Any:
+    if value is None and kind in ("none", "time?"):
+        return None
+    text = isinstance(value, str) and len(value) <= MAX_EMAIL and text_problem(value) is None
+    if kind == "text" and text:
+        return value
+    if kind == "int" and type(value) is int and abs(value) <= MAX_PK:
+        return value
+    if kind in ("time", "time?") and isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            raise PublicError("That cursor is not one this API gave out.") from None
-    return Keyset(value, pk)
+            moment = datetime.fromisoformat(value)
+            if moment.tzinfo is not None:  # every time this API writes carries its offset
+                moment = moment.astimezone(UTC)
+        except (ValueError, OverflowError):
+            raise PublicError(_FOREIGN) from None
+        if moment.tzinfo is not None and MIN_DATE <= moment.date() <= MAX_DATE:
+            return moment
+    raise PublicError(_FOREIGN)
 
 
 def is_time_order(order_key: str) -> bool:
