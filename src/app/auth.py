@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
 from app import clock
+from app.limits import MAX_TOKEN_LENGTH
 from app.models import Account, ApiToken
 
 PREFIX = "sgt"
@@ -36,11 +38,14 @@ def new_token() -> NewToken:
     return NewToken(key=key, secret_hash=hash_secret(secret), token=f"{PREFIX}_{key}_{secret}")
 
 
+# What new_token writes; anything else (a key too long for its column, NUL, non-ASCII) is
+# refused before it reaches the database.
+_TOKEN = re.compile(rf"^{PREFIX}_([0-9a-f]{{{2 * _KEY_BYTES}}})_([A-Za-z0-9-]{{20,64}})$")
+
+
 def split_token(token: str) -> tuple[str, str] | None:
-    parts = token.strip().split("_")
-    if len(parts) != 3 or parts[0] != PREFIX or not parts[1] or not parts[2]:
-        return None
-    return parts[1], parts[2]
+    match = _TOKEN.match(token.strip()) if len(token) <= MAX_TOKEN_LENGTH else None
+    return (match.group(1), match.group(2)) if match else None
 
 
 async def authenticate(token: str | None) -> Account | None:

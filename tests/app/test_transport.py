@@ -35,7 +35,32 @@ async def test_get_serves_queries_and_refuses_mutations(client: httpx.AsyncClien
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(b"{nope", "Unable to parse request body as JSON"), (b"{}", "No GraphQL query found")],
+    [
+        (b"{nope", "not valid JSON"),
+        (b"{}", "No GraphQL query found"),
+        # NaN is not JSON: stored, it would make every response holding it unreadable.
+        (
+            b'{"query": "mutation { contactsUpsert(input: [{email: \\"a@x.io\\", customFields: {}}]) '
+            b'{ userErrors { code } } }", "variables": {"x": NaN}}',
+            "not valid JSON",
+        ),
+        (b'{"query": "{ viewer { name } }", "variables": {"x": -Infinity}}', "not valid JSON"),
+        (
+            b'{"query": "{ viewer { name } }", "variables": {"x": '
+            + b"[" * 1000
+            + b"]" * 1000
+            + b"}}",
+            "nests deeper",
+        ),
+        (
+            b'{"query": "{ viewer { name } }", "variables": {"x": '
+            + b"[" * 100_000
+            + b"]" * 100_000
+            + b"}}",
+            "nests deeper",
+        ),
+        (b"\xff\xfe{}", "not valid JSON"),
+    ],
 )
 async def test_malformed_requests_are_400_with_a_json_body(
     client: httpx.AsyncClient, content: bytes, message: str
@@ -83,3 +108,64 @@ async def test_responses_carry_a_request_id(client: httpx.AsyncClient) -> None:
         "/graphql", json={"query": "{ viewer { name } }"}, headers={"X-Request-ID": "x" * 500}
     )
     assert len(hostile.headers["x-request-id"]) == 32
+
+
+async def test_a_body_over_the_limit_is_413_before_it_is_read(client: httpx.AsyncClient) -> None:
+    from app.limits import MAX_BODY_BYTES
+
+    huge = b'{"query": "' + b" " * (MAX_BODY_BYTES + 1) + b'{ viewer { name } }"}'
+    response = await client.post(
+        "/graphql", content=huge, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert "larger than" in response.json()["errors"][0]["message"]
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it comes
+        for _ in range(MAX_BODY_BYTES // 65_536 + 2):
+            yield b" " * 65_536
+
+    streamed = await client.post(
+        "/graphql", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert streamed.status_code == 413
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "sgt_" + "a" * 5_000 + "_secret",  # a key far longer than its column
+        "sgt_abc\u0000def_secret",
+        "sgt_\u00e9\u00e9\u00e9_secret",
+        "x" * 100_000,
+    ],
+)
+async def test_malformed_tokens_are_401(
+    client: httpx.AsyncClient, token: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    response = await client.post(
+        "/graphql",
+        json={"query": "{ viewer { name } }"},
+        headers={"Authorization": f"Bearer {token}".encode("utf-8", "surrogateescape")},
+    )
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert token[:40] not in caplog.text  # a token never goes to the log
+
+
+async def test_a_fault_before_graphql_is_a_json_error_with_the_request_id(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import app.graphql.view as view
+
+    async def broken(token: str) -> None:
+        raise RuntimeError("the database went away: secret detail")
+
+    monkeypatch.setattr(view, "authenticate", broken)
+    response = await client.post(
+        "/graphql", json={"query": "{ viewer { name } }"}, headers={"X-Request-ID": "req-1"}
+    )
+    assert response.status_code == 500
+    error = response.json()["errors"][0]
+    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": "req-1"}
+    assert "secret detail" not in response.text
+    assert "req-1" in caplog.text and "secret detail" in caplog.text  # logged, not answered

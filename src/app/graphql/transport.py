@@ -4,12 +4,17 @@ request that can't be executed is answered 400 without `data`)."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
+from cross_web import HTTPException
 from graphql import OperationDefinitionNode, OperationType, parse
 from graphql.error import GraphQLSyntaxError
 from starlette.responses import JSONResponse
+from starlette.types import Message, Receive
+
+from app.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -54,3 +59,72 @@ def is_mutation(query: str, operation_name: str | None) -> bool:
     elif len(operations) != 1:
         return False
     return any(o.operation is OperationType.MUTATION for o in operations)
+
+
+def _refuse(constant: str) -> object:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def read_json(data: str | bytes) -> object:
+    """A request's JSON, strictly: no NaN or Infinity (they are not JSON, and would come back
+    in responses no client can read), nesting at most MAX_JSON_DEPTH. A 400 otherwise."""
+    too_deep = f"The request's JSON nests deeper than {MAX_JSON_DEPTH} levels."
+    try:
+        value = json.loads(data, parse_constant=_refuse)
+    except RecursionError:
+        raise HTTPException(400, too_deep) from None
+    except (ValueError, UnicodeDecodeError):
+        raise HTTPException(
+            400, "The request is not valid JSON (NaN and Infinity are not JSON)."
+        ) from None
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise HTTPException(400, too_deep)
+    return value
+
+
+def _depth(value: object) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if isinstance(current, dict | list):
+            deepest = max(deepest, depth)
+            if depth > MAX_JSON_DEPTH:
+                break
+            items = current.values() if isinstance(current, dict) else current
+            stack.extend((item, depth + 1) for item in items)
+    return deepest
+
+
+async def read_body(receive: Receive, declared: str | None) -> bytes | None:
+    """The request body, or None when it is larger than MAX_BODY_BYTES (stopping as soon as
+    it says or shows so, without reading the rest)."""
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+def replay(body: bytes) -> Receive:
+    """A `receive` that hands the already read body to the next application."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive

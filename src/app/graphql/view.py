@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 
@@ -23,7 +24,11 @@ from app.graphql.transport import (
     is_mutation,
     is_request_error,
     preferred_media,
+    read_body,
+    read_json,
+    replay,
 )
+from app.limits import MAX_BODY_BYTES
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -34,6 +39,9 @@ class GraphQLView(GraphQL[Context, None]):
         except HTTPException as exc:
             response = error_response(exc.reason, exc.status_code)
         await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        return read_json(data)
 
     async def get_sub_response(self, request: Request) -> Response:  # type: ignore[override]
         sub_response = await super().get_sub_response(request)
@@ -70,6 +78,8 @@ class GraphQLView(GraphQL[Context, None]):
         )
 
 
+log = logging.getLogger("app.graphql")
+
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -102,6 +112,45 @@ class AuthenticatedGraphQL:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The last guard: a fault anywhere before GraphQL's own masking is logged with a
+        request id and answered as a GraphQL error body, never as a bare 500 page."""
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        ident = request_id(Request(scope).headers.get("x-request-id"))
+        try:
+            await self._handle(scope, receive, watched, ident)
+        except Exception:
+            log.exception("request %s failed before GraphQL could answer", ident)
+            if started:
+                raise
+            fault = JSONResponse(
+                {
+                    "errors": [
+                        {
+                            "message": f"Internal server error (request id {ident}).",
+                            "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": ident},
+                        }
+                    ]
+                },
+                status_code=500,
+                headers={"X-Request-ID": ident},
+            )
+            await fault(scope, receive, send)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, ident: str) -> None:
+        body = await read_body(receive, Request(scope).headers.get("content-length"))
+        if body is None:
+            refusal = error_response(
+                f"The request body is larger than {MAX_BODY_BYTES} bytes.", 413
+            )
+            await refusal(scope, receive, send)
+            return
+        receive = replay(body)
         request = Request(scope, receive)
         if self._is_ide_page(request):
             await HTMLResponse(self.view.graphql_ide_html)(scope, receive, send)
@@ -126,5 +175,5 @@ class AuthenticatedGraphQL:
             return
         state = scope.setdefault("state", {})
         state["account"] = account
-        state["request_id"] = request_id(request.headers.get("x-request-id"))
+        state["request_id"] = ident
         await self.view(scope, receive, send)
