@@ -12,6 +12,10 @@ MAX_JSON_DEPTH = 64  # nesting of a request's JSON, variables included
 MAX_QUERY_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 5_000
+# The objects one request may return, bounded from its document and variables before it runs
+# (app.graphql.cost): a page of 500 contacts with their tags, products and segments bounds at
+# about 51 000; a segment's members nested under a page of contacts at 400 000 and more.
+MAX_QUERY_COST = 100_000
 MAX_TOKEN_LENGTH = 200  # an Authorization header's token
 
 # -- pages and batches ------------------------------------------------------------------------
@@ -40,3 +44,9 @@ MAX_CUSTOM_BYTES = 16_384  # one contact's custom fields, as JSON
 MAX_CENTS = 10**12  # one purchase: ten billion in any currency
 MIN_DATE = date(1900, 1, 1)  # birth dates, and every time given to the API
 MAX_DATE = date(2200, 12, 31)
+
+# -- CSV import -------------------------------------------------------------------------------
+# Characters of one line of an imported file, and of one cell (a quoted cell may span lines):
+# a longer one is read past, never held whole, and its row reported. A row of valid values is
+# a small fraction of this; each value's own bound is checked on top.
+MAX_CSV_LINE = 1_000_000

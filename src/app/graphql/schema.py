@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -14,6 +15,7 @@ from strawberry.extensions import (
 from strawberry.types import ExecutionContext
 
 from app.graphql import enums  # noqa: F401 - registers the domain enums
+from app.graphql.cost import QueryCostLimiter
 from app.graphql.masking import MaskFaults
 from app.graphql.mutations.ingest import IngestMutations
 from app.graphql.mutations.segments import SegmentMutations
@@ -23,10 +25,15 @@ from app.graphql.types.contact import ContactType
 from app.graphql.types.job import BulkJobType
 from app.graphql.types.segment import SegmentType
 from app.graphql.types.tag import ProductType, TagType
+from app.limits import MAX_ALIASES, MAX_QUERY_DEPTH, MAX_TOKENS
 
-MAX_DEPTH = 12
-MAX_ALIASES = 30
-MAX_TOKENS = 5000
+# The limiters' validation rules, built once: ValidationCache keys on the rule classes, and each
+# QueryDepthLimiter or MaxAliasesLimiter builds new ones, so limiters built per request would
+# make every request miss the cache.
+LIMIT_RULES = (
+    *QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+)
 
 
 @strawberry.type
@@ -47,11 +54,11 @@ schema = Schema(
     mutation=Mutation,
     types=[AccountType, ContactType, SegmentType, TagType, ProductType, BulkJobType],
     extensions=[
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: AddValidationRules(list(LIMIT_RULES)),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
+        QueryCostLimiter,  # after validation, before execution; depends on the variables
         MaskFaults,
     ],
 )
