@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -46,6 +47,56 @@ def test_import_csv_reports_a_missing_file(tmp_path: Path) -> None:
     result = segments("import-csv", str(tmp_path / "missing.csv"), "--account", "1", env=env)
     assert result.returncode == 1
     assert "No such file" in result.stderr
+
+
+def test_import_csv_reports_hostile_rows_and_imports_the_rest(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite://{tmp_path / 'db.sqlite3'}"}
+    assert segments("migrate", env=env).returncode == 0
+    created = segments("create-account", "CSV import", env=env)
+    assert created.returncode == 0, created.stderr
+    found = re.search(r"\(id (\d+)\)", created.stdout)
+    assert found, created.stdout
+    account = found.group(1)
+    path = tmp_path / "contacts.csv"
+    path.write_bytes(
+        b"email,first_name,plan\n"
+        b"ann@example.com,Ann,pro\n"
+        b"bob@example.com,Ren\xe9,\n"
+        b"cat@example.com,C\x00at,\n"
+        b"ANN@example.com,Annie,\n"
+        b"dan@example.com,Dan," + b"x" * 200_000 + b"\n"
+        b"eve@example.com,Eve,basic\n"
+    )
+    rejects = tmp_path / "rejects.csv"
+    result = segments(
+        "import-csv", str(path), "--account", account, "--rejects", str(rejects), env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout.splitlines() == [
+        "6 rows read, 2 imported, 4 rejected.",
+        "  line 3: first_name: The first name is not valid UTF-8 (byte 0xE9 at character 4).",
+        "  line 4: first_name: The first name contains a NUL character.",
+        "  line 5: email: The email 'ANN@example.com' is already on line 2;"
+        " each email may appear only once in a file.",
+        "  line 6: custom_fields: Custom fields are at most 16384 bytes as JSON; got 200012.",
+        f"Rejected rows written to {rejects}.",
+    ]
+    assert rejects.read_text(encoding="utf-8").splitlines()[:2] == [
+        "line,field,message",
+        '3,first_name,"The first name is not valid UTF-8 (byte 0xE9 at character 4)."',
+    ]
+
+    # A file that isn't CSV text at all: one line, exit 1, nothing imported.
+    binary = tmp_path / "picture.csv"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00")
+    refused = segments("import-csv", str(binary), "--account", account, env=env)
+    assert refused.returncode == 1
+    assert "Traceback" not in refused.stderr
+    assert refused.stderr.strip().splitlines() == [
+        f"segments: {binary}: The file is not UTF-8 text (column 1 of the header has the byte"
+        " 0x89 at character 1): save it as CSV UTF-8."
+    ]
 
 
 @pytest.fixture

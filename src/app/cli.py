@@ -85,13 +85,17 @@ async def _import_csv(
         account = await Account.get_or_none(id=account_id)
         if account is None:
             raise CommandError(f"No account with id {account_id}.")
-        total = count_rows(path)
+        try:
+            total = count_rows(path)
+        except OSError as exc:  # there, but not readable (its permissions, say)
+            raise CommandError(f"{path}: {exc.strerror or exc}") from None
         bar = ProgressBar()
         try:
             report = await import_csv(account, path, lambda done: bar("import", done, total))
         except CsvFormatError as exc:
             raise CommandError(f"{path}: {exc}") from None
-        bar.close()
+        finally:
+            bar.close()
     _print(f"{report.rows} rows read, {report.imported} imported, {len(report.rejected)} rejected.")
     for row in report.rejected[:20]:
         _print(f"  line {row.line}: {row.field or 'row'}: {row.message}")
