@@ -40,7 +40,7 @@ def new_token() -> NewToken:
 
 # What new_token writes; anything else (a key too long for its column, NUL, non-ASCII) is
 # refused before it reaches the database.
-_TOKEN = re.compile(rf"^{PREFIX}_([0-9a-f]{{{2 * _KEY_BYTES}}})_([A-Za-z0-9-]{{20,64}})$")
+_TOKEN = re.compile(rf"^{PREFIX}_([0-9a-f]{{{2 * _KEY_BYTES}}})_([A-Za-z0-9-]{{1,64}})$")
 
 
 def split_token(token: str) -> tuple[str, str] | None:

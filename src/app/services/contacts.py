@@ -201,13 +201,7 @@ async def _upsert(
     """One attempt, in one transaction: the saved contacts in input order; items that
     `_apply` rejects go to `errors`."""
     async with in_transaction():
-        emails = {clean.email_lower for _, clean in valid}
-        existing = {
-            c.email_lower: c
-            for c in await Contact.filter(account=account, email_lower__in=emails)
-            .order_by("id")
-            .select_for_update()
-        }
+        existing = await lock_contacts(account, {clean.email_lower for _, clean in valid})
         new: dict[str, Contact] = {}
         order: list[str] = []
         tags_by_email: dict[str, list[str]] = {}
@@ -234,7 +228,9 @@ async def _upsert(
                 order.append(clean.email_lower)
             tags_by_email.setdefault(clean.email_lower, []).extend(clean.tags)
         if new:
-            await Contact.bulk_create(list(new.values()), batch_size=500)
+            # In email order, so two calls creating the same emails wait rather than deadlock.
+            created = sorted(new.values(), key=lambda c: c.email_lower)
+            await Contact.bulk_create(created, batch_size=500)
         if existing:
             for contact in existing.values():
                 contact.updated_at = now
@@ -257,6 +253,17 @@ async def _upsert(
     return [saved[e] for e in order if e in saved]
 
 
+async def lock_contacts(account: Account, emails: Iterable[str]) -> dict[str, Contact]:
+    """The account's contacts with these (folded) emails, locked for the caller's transaction.
+
+    The one lock order of every write path: contacts first, in id order, then their child
+    rows (sorted), then the account's segments (counts marked stale) last. The lock is FOR NO
+    KEY UPDATE: it keeps two writers of one contact apart without blocking inserts that only
+    reference it (tag links, events, purchases)."""
+    query = Contact.filter(account=account, email_lower__in=set(emails)).order_by("id")
+    return {c.email_lower: c for c in await query.select_for_update(no_key=True)}
+
+
 async def ensure_tags(account: Account, names: Iterable[str]) -> dict[str, Tag]:
     """The account's tags for these names (by lower-cased name), creating the missing ones;
     a new tag is named by the first spelling given, as in `clean_tag_names`."""
@@ -270,7 +277,7 @@ async def ensure_tags(account: Account, names: Iterable[str]) -> dict[str, Tag]:
     }
     missing = [
         Tag(account=account, name=name, name_lower=lower)
-        for lower, name in wanted.items()
+        for lower, name in sorted(wanted.items())
         if lower not in found
     ]
     if missing:
@@ -285,11 +292,14 @@ async def _link_tags(account: Account, names_by_contact: dict[int, list[str]]) -
     if not names_by_contact:
         return
     tags = await ensure_tags(account, (n for names in names_by_contact.values() for n in names))
-    links = [
-        ContactTag(account=account, contact_id=contact_id, tag_id=tags[fold(name)].id)
-        for contact_id, names in names_by_contact.items()
-        for name in {fold(n): n for n in names}.values()
-    ]
+    pairs = sorted(
+        {
+            (contact_id, tags[fold(name)].id)
+            for contact_id, names in names_by_contact.items()
+            for name in names
+        }
+    )
+    links = [ContactTag(account=account, contact_id=c, tag_id=t) for c, t in pairs]
     await ContactTag.bulk_create(links, batch_size=1000, ignore_conflicts=True)
 
 

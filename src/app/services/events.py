@@ -10,11 +10,14 @@ from datetime import datetime
 from tortoise.transactions import in_transaction
 
 from app import clock
+from app.db import connection, dialect
 from app.engagement import refresh_contacts
 from app.enums import EmailEventKind, SubscriptionStatus, UnsubscribeReason
+from app.filters.sql import Sql, join, render, sql, time_param
 from app.models import Account, Contact, EmailEvent
 from app.services.batch import BatchResult, check_size, validate_all
 from app.services.checks import check_time, clean_text, normalize_email, parse_enum
+from app.services.contacts import lock_contacts
 from app.services.counts import mark_counts_stale
 from app.services.errors import ErrorCode, ItemError, ItemInvalid
 from app.text import fold
@@ -121,10 +124,7 @@ async def record_events(
     if not valid:
         return result
     async with in_transaction():
-        # Row locks (PostgreSQL) keep concurrent batches for one contact from losing updates;
-        # taking them in id order keeps two batches from deadlocking.
-        locked = Contact.filter(account=account, email_lower__in={e.email_lower for _, e in valid})
-        contacts = {c.email_lower: c for c in await locked.order_by("id").select_for_update()}
+        contacts = await lock_contacts(account, {e.email_lower for _, e in valid})
         wanted_ids = [e.external_id for _, e in valid if e.external_id]
         seen: set[str] = set()
         if wanted_ids:
@@ -152,20 +152,13 @@ async def record_events(
                 seen.add(event.external_id)
             fresh.append((contact, event))
         result.errors.sort(key=lambda err: err.index)
+        stored = await _insert(account, fresh)
+        # An id another request recorded since we looked: a duplicate, as if we had seen it.
+        kept = [p for p in fresh if p[1].external_id is None or p[1].external_id in stored]
+        result.duplicates += len(fresh) - len(kept)
+        fresh = kept
         if not fresh:
             return result
-        rows = [
-            EmailEvent(
-                account=account,
-                contact_id=contact.id,
-                kind=event.kind,
-                campaign=event.campaign,
-                occurred_at=event.occurred_at,
-                external_id=event.external_id,
-            )
-            for contact, event in fresh
-        ]
-        await EmailEvent.bulk_create(rows, batch_size=500)
         changed: dict[int, Contact] = {}
         for contact, event in sorted(fresh, key=lambda pair: pair[1].occurred_at):
             apply_event(contact, event.kind, event.occurred_at)
@@ -173,5 +166,55 @@ async def record_events(
         await Contact.bulk_update(list(changed.values()), ENGAGEMENT_FIELDS, batch_size=500)
         await refresh_contacts(account, list(changed), now)
         await mark_counts_stale(account.id)
-    result.items = rows
+    result.items = [
+        EmailEvent(
+            account=account,
+            contact_id=contact.id,
+            kind=event.kind,
+            campaign=event.campaign,
+            occurred_at=event.occurred_at,
+            external_id=event.external_id,
+        )
+        for contact, event in fresh
+    ]
     return result
+
+
+_INSERT_ROWS = 500  # six parameters a row: well within every database's limit
+
+
+async def _insert(account: Account, fresh: list[tuple[Contact, _CleanEvent]]) -> set[str]:
+    """Insert the events, skipping any whose external id exists by now (a concurrent batch
+    committed it after our check): the unique index decides. The external ids it stored."""
+    kind = dialect()
+    stored: set[str] = set()
+    for start in range(0, len(fresh), _INSERT_ROWS):
+        chunk = fresh[start : start + _INSERT_ROWS]
+        values = join(
+            ", ",
+            (
+                sql(
+                    "(?, ?, ?, ?, ?, ?)",
+                    account.id,
+                    contact.id,
+                    event.kind.value,
+                    event.campaign,
+                    time_param(event.occurred_at, kind),
+                    event.external_id,
+                )
+                for contact, event in chunk
+            ),
+        )
+        statement = (
+            Sql(
+                "INSERT INTO email_events "
+                "(account_id, contact_id, kind, campaign, occurred_at, external_id) VALUES "
+            )
+            + values
+            + Sql(" ON CONFLICT (account_id, external_id) DO NOTHING RETURNING external_id")
+        )
+        rows = await connection().execute_query_dict(
+            render(statement, kind), list(statement.params)
+        )
+        stored.update(row["external_id"] for row in rows if row["external_id"] is not None)
+    return stored

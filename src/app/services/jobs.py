@@ -121,8 +121,8 @@ async def _run_tag_job(job: BulkJob) -> None:
                 await ContactTag.bulk_create(
                     [
                         ContactTag(account=account, contact_id=c, tag_id=t)
-                        for c in ids
-                        for t in add_ids
+                        for c in sorted(ids)  # the one order of every writer of links
+                        for t in sorted(add_ids)
                     ],
                     batch_size=1000,
                     ignore_conflicts=True,

@@ -15,6 +15,7 @@ from app.enums import GrantSource, ProductKind
 from app.models import Account, Contact, OwnedProduct, Product, Purchase
 from app.services.batch import BatchResult, check_size, validate_all
 from app.services.checks import check_int, check_time, clean_text, normalize_email, parse_enum
+from app.services.contacts import lock_contacts
 from app.services.counts import mark_counts_stale
 from app.services.errors import ErrorCode, ItemError, ItemInvalid
 from app.text import fold
@@ -138,12 +139,7 @@ async def grant_offers(
     if not valid:
         return result
     async with in_transaction():
-        contacts = {
-            c.email_lower: c
-            for c in await Contact.filter(
-                account=account, email_lower__in={g.email_lower for _, g in valid}
-            )
-        }
+        contacts = await lock_contacts(account, {g.email_lower for _, g in valid})
         products = await id_set(
             Product.filter(account=account, id__in={g.product_id for _, g in valid})
         )
@@ -230,7 +226,7 @@ async def _record(
     if purchases:
         await Purchase.bulk_create(purchases)
     await Contact.filter(account=account, id__in=contact_ids).update(is_customer=True)
-    for contact_id, cents in spent.items():
+    for contact_id, cents in sorted(spent.items()):
         # An increment in SQL, so concurrent purchases for one contact both count.
         await Contact.filter(id=contact_id).update(total_spent_cents=F("total_spent_cents") + cents)
     return [
