@@ -53,7 +53,12 @@ async def refresh_count(
         return None
     count = await query.count_matching(account_id, segment_filter(segment), now=now)
     async with in_transaction():
-        await Segment.filter(id=segment_id).update(cached_count=count, count_computed_at=read_at)
+        # The row stays locked until the point is written: a delete waits, or came first.
+        kept = await Segment.filter(id=segment_id).update(
+            cached_count=count, count_computed_at=read_at
+        )
+        if not kept:
+            return None  # deleted while it was being counted
         await _record_point(account_id, segment_id, now.date(), count)
     segment.cached_count, segment.count_computed_at = count, read_at
     return segment

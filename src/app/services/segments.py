@@ -95,51 +95,66 @@ async def _check_name_free(account: Account, name: str, segment_id: int | None) 
         )
 
 
+async def _lock_definitions(account: Account) -> None:
+    """Serialise the changes of an account's segment definitions (in the caller's
+    transaction): a save checks that the segments it references exist and form no cycle, a
+    delete that nothing references what it deletes, and neither check may go stale before
+    the write. The account row, FOR NO KEY UPDATE: ingestion, which only references that row,
+    never waits for it."""
+    await Account.filter(id=account.id).select_for_update(no_key=True).first()
+
+
 async def create_segment(
     account: Account, *, name: str, description: str | None, filter_input: object
 ) -> Segment:
     name, description = _clean_name(name, description)
-    tree = await parse_filter(account, filter_input)
-    await _check_name_free(account, name, None)
-    try:
-        segment = await Segment.create(
-            account=account,
-            name=name,
-            name_lower=fold(name),
-            description=description,
-            kind=SegmentKind.CUSTOM,
-            filter_json=codec.encode(tree),
-            count_stale=True,
-        )
-    except IntegrityError:  # created by a concurrent request since the check
-        raise DomainError(
-            ErrorCode.DUPLICATE_NAME, f"A segment named {name!r} already exists.", ("input", "name")
-        ) from None
+    async with in_transaction():
+        await _lock_definitions(account)
+        tree = await parse_filter(account, filter_input)
+        await _check_name_free(account, name, None)
+        try:
+            segment = await Segment.create(
+                account=account,
+                name=name,
+                name_lower=fold(name),
+                description=description,
+                kind=SegmentKind.CUSTOM,
+                filter_json=codec.encode(tree),
+                count_stale=True,
+            )
+        except IntegrityError:  # created by a concurrent request since the check
+            raise _duplicate(name) from None
     await tasks.refresh_segment_count.send(account.id, segment.id)
     return segment
+
+
+def _duplicate(name: str) -> DomainError:
+    return DomainError(
+        ErrorCode.DUPLICATE_NAME, f"A segment named {name!r} already exists.", ("input", "name")
+    )
 
 
 async def update_segment(
     account: Account, segment_id: int, *, name: str, description: str | None, filter_input: object
 ) -> Segment:
-    segment = await get_segment(account, segment_id)
-    if segment.kind is SegmentKind.DEFAULT:
-        raise DomainError(
-            ErrorCode.DEFAULT_SEGMENT_READ_ONLY, "Default segments can't be changed.", ("id",)
-        )
     name, description = _clean_name(name, description)
-    tree = await parse_filter(account, filter_input, segment_id=segment.id)
-    await _check_name_free(account, name, segment.id)
-    segment.name, segment.name_lower, segment.description = name, fold(name), description
-    changed = codec.encode(tree) != segment.filter_json
-    segment.filter_json = codec.encode(tree)
-    segment.count_stale = segment.count_stale or changed
-    try:
-        await segment.save()
-    except IntegrityError:
-        raise DomainError(
-            ErrorCode.DUPLICATE_NAME, f"A segment named {name!r} already exists.", ("input", "name")
-        ) from None
+    async with in_transaction():
+        await _lock_definitions(account)
+        segment = await get_segment(account, segment_id)
+        if segment.kind is SegmentKind.DEFAULT:
+            raise DomainError(
+                ErrorCode.DEFAULT_SEGMENT_READ_ONLY, "Default segments can't be changed.", ("id",)
+            )
+        tree = await parse_filter(account, filter_input, segment_id=segment.id)
+        await _check_name_free(account, name, segment.id)
+        segment.name, segment.name_lower, segment.description = name, fold(name), description
+        changed = codec.encode(tree) != segment.filter_json
+        segment.filter_json = codec.encode(tree)
+        segment.count_stale = segment.count_stale or changed
+        try:
+            await segment.save()
+        except IntegrityError:
+            raise _duplicate(name) from None
     if changed:
         await tasks.refresh_segment_count.send(account.id, segment.id)
     return segment
@@ -160,6 +175,7 @@ async def delete_segment(account: Account, segment_id: int, *, confirm: bool) ->
     """Delete a custom segment for good, with its history. Asks for confirmation; refuses for
     a default segment or one that another segment's filter uses."""
     async with in_transaction():
+        await _lock_definitions(account)
         segment = await Segment.filter(account=account, id=segment_id).select_for_update().first()
         if segment is None:
             raise DomainError(ErrorCode.NOT_FOUND, "No such segment.", ("id",))
