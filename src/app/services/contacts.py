@@ -329,7 +329,7 @@ async def tag_contacts(
     remove: Sequence[str] = (),
 ) -> list[Contact]:
     """Add and remove tags on the given contacts. Every id must be one of the account's."""
-    check_size(contact_ids)
+    check_size(contact_ids, "ids")
     add_names, remove_names = tag_changes(add, remove)
     ids = list(dict.fromkeys(contact_ids))
     contacts = await Contact.filter(account=account, id__in=ids)
