@@ -47,7 +47,23 @@ def test_malformed_tokens_do_not_split(token: str) -> None:
 
 
 def test_split_token_trims_whitespace() -> None:
-    assert split_token("  sgt_k3y_s3cret\n") == ("k3y", "s3cret")
+    key = "0123456789abcdef01"
+    assert split_token(f"  sgt_{key}_s3cret\n") == (key, "s3cret")
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "sgt_k3y_s3cret",  # a key is 18 hex digits, as new_token writes it
+        "sgt_" + "a" * 5000 + "_s3cret",
+        "sgt_0123456789abcdef01_s3\u0000cret",
+        "sgt_0123456789abcdef01_" + "s" * 65,
+        "sgt_0123456789ABCDEF01_s3cret",
+        "sgt_\u0660123456789abcdef0_s3cret",
+    ],
+)
+def test_tokens_not_of_our_shape_are_never_looked_up(token: str) -> None:
+    assert split_token(token) is None
 
 
 @pytest.mark.parametrize(
