@@ -19,7 +19,9 @@ def from_global_id(value: str, expected_type: str) -> int | None:
     type_name, sep, raw_pk = decoded.partition(":")
     if not sep or type_name != expected_type:
         return None
-    return parse_pk(raw_pk)
+    pk = parse_pk(raw_pk)
+    # One spelling per ID: no extra padding, spaces or line breaks that decoding would skip.
+    return pk if pk is not None and to_global_id(type_name, pk) == value else None
 
 
 MAX_PK = 2**63 - 1  # the BIGINT columns' range

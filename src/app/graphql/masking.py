@@ -22,8 +22,15 @@ def is_statement_timeout(error: BaseException | None) -> bool:
 
 
 def _is_public(error: GraphQLError) -> bool:
-    # No original error: a syntax or validation error about the request itself.
-    return error.original_error is None or isinstance(error.original_error, PublicError)
+    """A GraphQL error all the way down is about the request (a syntax or validation error, a
+    variable that doesn't coerce, a PublicError); an error caused by any other exception is
+    a fault."""
+    cause: BaseException | None = error
+    while isinstance(cause, GraphQLError):
+        if cause.original_error is None or isinstance(cause, PublicError):
+            return True
+        cause = cause.original_error
+    return False
 
 
 class MaskFaults(MaskErrors):

@@ -49,6 +49,10 @@ class Query:
             return None
         if global_id.type_name not in NODE_TYPES:
             return None
+        # Only the spelling the API gives out: not one with padding or spaces decoding skips.
+        pk = from_global_id(str(id), global_id.type_name)
+        if pk is None:
+            return None
         return await global_id.resolve_node(info, required=False)
 
     @strawberry.field(description="The token's account and its settings.")

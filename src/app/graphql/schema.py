@@ -12,6 +12,7 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from app.graphql import enums  # noqa: F401 - registers the domain enums
@@ -20,6 +21,7 @@ from app.graphql.masking import MaskFaults
 from app.graphql.mutations.ingest import IngestMutations
 from app.graphql.mutations.segments import SegmentMutations
 from app.graphql.queries import Query
+from app.graphql.scalars import SCALARS
 from app.graphql.types.account import AccountType
 from app.graphql.types.contact import ContactType
 from app.graphql.types.job import BulkJobType
@@ -50,6 +52,7 @@ class Schema(strawberry.Schema):
 
 
 schema = Schema(
+    config=StrawberryConfig(scalar_map=SCALARS),
     query=Query,
     mutation=Mutation,
     types=[AccountType, ContactType, SegmentType, TagType, ProductType, BulkJobType],

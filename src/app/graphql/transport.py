@@ -30,7 +30,10 @@ def preferred_media(accept: str | None) -> str:
         match = _MEDIA.match(part)
         if not match:
             continue
-        media, quality = match.group(1).lower(), float(match.group(2) or 1)
+        try:
+            media, quality = match.group(1).lower(), float(match.group(2) or 1)
+        except ValueError:  # a malformed weight: the part doesn't count
+            continue
         if media in (GRAPHQL_RESPONSE, JSON) and quality > best_q:
             best, best_q = media, quality
     return best
@@ -42,10 +45,31 @@ def is_request_error(data: dict[str, Any]) -> bool:
     return data.get("data") is None and bool(errors) and all(not e.get("path") for e in errors)
 
 
+# A UTF-16 surrogate escape that isn't half of a pair: what JSON writes for a lone surrogate.
+_LONE_SURROGATE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
+
+def encode(content: Any) -> str:
+    """JSON escaped to ASCII, with any lone surrogate (an error quoting a request's bad text)
+    written as U+FFFD: every response is valid Unicode."""
+    text = json.dumps(content, separators=(",", ":"))
+    return _LONE_SURROGATE.sub(r"\\ufffd", text) if "\\ud" in text.lower() else text
+
+
+class AsciiJSONResponse(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return encode(content).encode("ascii")
+
+
 def error_response(
     message: str, status: int, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    return JSONResponse({"errors": [{"message": message}]}, status_code=status, headers=headers)
+    return AsciiJSONResponse(
+        {"errors": [{"message": message}]}, status_code=status, headers=headers
+    )
 
 
 def is_mutation(query: str, operation_name: str | None) -> bool:
@@ -79,6 +103,8 @@ def read_json(data: str | bytes) -> object:
         ) from None
     if _depth(value) > MAX_JSON_DEPTH:
         raise HTTPException(400, too_deep)
+    if not isinstance(value, dict | list):
+        raise HTTPException(400, "A GraphQL request is a JSON object: query, variables, ...")
     return value
 
 

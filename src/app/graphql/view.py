@@ -20,6 +20,8 @@ from app.graphql.schema import schema
 from app.graphql.transport import (
     GRAPHQL_RESPONSE,
     JSON,
+    AsciiJSONResponse,
+    encode,
     error_response,
     is_mutation,
     is_request_error,
@@ -42,6 +44,9 @@ class GraphQLView(GraphQL[Context, None]):
 
     def decode_json(self, data: str | bytes) -> object:
         return read_json(data)
+
+    def encode_json(self, data: object) -> str:
+        return encode(data)
 
     async def get_sub_response(self, request: Request) -> Response:  # type: ignore[override]
         sub_response = await super().get_sub_response(request)
@@ -89,7 +94,7 @@ def request_id(given: str | None) -> str:
 
 
 def unauthorized(message: str) -> JSONResponse:
-    return JSONResponse(
+    return AsciiJSONResponse(
         {"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]},
         status_code=401,
         headers={"WWW-Authenticate": 'Bearer realm="segments"'},
@@ -128,7 +133,7 @@ class AuthenticatedGraphQL:
             log.exception("request %s failed before GraphQL could answer", ident)
             if started:
                 raise
-            fault = JSONResponse(
+            fault = AsciiJSONResponse(
                 {
                     "errors": [
                         {

@@ -149,10 +149,13 @@ async def update_segment(
         await _check_name_free(account, name, segment.id)
         segment.name, segment.name_lower, segment.description = name, fold(name), description
         changed = codec.encode(tree) != segment.filter_json
-        segment.filter_json = codec.encode(tree)
-        segment.count_stale = segment.count_stale or changed
+        fields = ["name", "name_lower", "description", "updated_at"]
+        if changed:
+            segment.filter_json, segment.count_stale = codec.encode(tree), True
+            fields += ["filter_json", "count_stale"]
         try:
-            await segment.save()
+            # Only what this call changes: a count a refresh wrote meanwhile stays.
+            await segment.save(update_fields=fields)
         except IntegrityError:
             raise _duplicate(name) from None
     if changed:
