@@ -212,3 +212,18 @@ async def test_only_into_an_empty_account(account: Account) -> None:
     with pytest.raises(DomainError):
         await seed_demo(account, 10, now=NOW)
     assert await Contact.filter(account=account).count() == 1
+
+
+async def test_seeding_leaves_the_planner_statistics(account: Account, is_postgres: bool) -> None:
+    await seed_demo(account, 50, now=NOW)
+    if is_postgres:
+        rows = await connection().execute_query_dict(
+            "SELECT relname, last_analyze FROM pg_stat_user_tables "
+            "WHERE relname IN ('contacts', 'email_events', 'contact_tags')"
+        )
+        assert len(rows) == 3 and all(r["last_analyze"] is not None for r in rows), rows
+    else:
+        rows = await connection().execute_query_dict(
+            "SELECT tbl FROM sqlite_stat1 WHERE tbl = 'contacts'"
+        )
+        assert rows

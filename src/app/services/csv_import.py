@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
+from app.db import analyze
 from app.limits import MAX_BATCH, MAX_CSV_LINE
 from app.models import Account
 from app.services.checks import normalize_email
@@ -23,6 +24,8 @@ from app.services.contacts import ContactData, upsert_contacts
 from app.services.errors import ItemInvalid
 from app.text import fold, text_problem
 
+# An import of at least this many rows refreshes the planner's statistics when it ends.
+ANALYZE_AFTER = 10_000
 _ALIASES = {
     "email": "email",
     "email_address": "email",
@@ -294,6 +297,8 @@ async def import_rows(
         if progress is not None:
             progress(report.rows)
     report.rejected.sort(key=lambda r: r.line)
+    if report.imported >= ANALYZE_AFTER:
+        await analyze()  # the planner's statistics for what was just loaded
     return report
 
 
