@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from processes import TOKEN, free_port, segments
+from processes import TOKEN, free_port, new_token, segments, spawned, wait_ready
 
 
 @pytest.mark.postgres
@@ -159,3 +159,39 @@ def test_demo_server_answers_viewer_with_the_printed_token(demo_server: tuple[st
     ).json()["data"]["segments"]["edges"]
     everyone = next(e["node"]["count"] for e in edges if e["node"]["defaultKey"] == "ALL_CONTACTS")
     assert everyone["value"] == 200 and everyone["computedAt"]
+
+
+@pytest.mark.postgres
+def test_serve_with_workers_runs_that_many_processes(empty_postgres: str, tmp_path: Path) -> None:
+    env = {"DATABASE_URL": empty_postgres, "REDIS_URL": "", "SEGMENTS_DB_POOL_SIZE": "3"}
+    assert segments("migrate", env=env).returncode == 0
+    token = new_token(segments("create-account", "Two", env=env).stdout)
+    port = free_port()
+    with spawned(
+        ["serve", "--port", str(port), "--workers", "2"], env, tmp_path / "api.log"
+    ) as api:
+        base = f"http://127.0.0.1:{port}"
+        wait_ready(base, lambda response: response.status_code == 200)
+        answers = {
+            httpx.post(
+                f"{base}/graphql",
+                json={"query": "{ viewer { name } }"},
+                headers={"Authorization": f"Bearer {token}"},
+            ).json()["data"]["viewer"]["name"]
+            for _ in range(20)
+        }
+        assert answers == {"Two"}
+        children = subprocess.run(
+            ["pgrep", "-P", str(api.pid)], capture_output=True, text=True, check=False
+        ).stdout.split()
+        serving = [
+            pid for pid in children if "segments" in _cmdline(pid) or "spawn" in _cmdline(pid)
+        ]
+        assert len(serving) >= 2, (children, [_cmdline(pid) for pid in children])
+
+
+def _cmdline(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""

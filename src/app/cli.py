@@ -188,7 +188,7 @@ async def _prepare_serve(settings: Settings, demo: bool, demo_contacts: int) -> 
         return await issue_token(account, "demo")
 
 
-def _serve(settings: Settings, demo: bool, demo_contacts: int) -> None:
+def _serve(settings: Settings, demo: bool, demo_contacts: int, workers: int) -> None:
     import uvicorn
 
     from app.main import create_app
@@ -208,13 +208,17 @@ def _serve(settings: Settings, demo: bool, demo_contacts: int) -> None:
             '         -d \'{"query": "{ viewer { name } }"}\'',
             "",
         )
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        lifespan="on",
-    )
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level.lower(),
+        "lifespan": "on",
+    }
+    if workers > 1:
+        # Each process builds its own app (and database pool) from the same environment.
+        uvicorn.run("app.main:create_app", factory=True, workers=workers, **options)
+    else:
+        uvicorn.run(create_app(settings), **options)
 
 
 def _worker(settings: Settings, concurrency: int, queues: str) -> None:
@@ -268,6 +272,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (SEGMENTS_PORT)")
     serve.add_argument("--demo", action="store_true", help="create and seed a demo account first")
     serve.add_argument("--demo-contacts", type=int, default=5000, metavar="N")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="API processes, each with its own database pool of SEGMENTS_DB_POOL_SIZE "
+        "(default: %(default)s; one per core is a good start)",
+    )
 
     commands.add_parser("migrate", help="apply the pending database migrations")
 
@@ -353,7 +365,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     configure(settings)
     try:
         if args.command == "serve":
-            _serve(settings, args.demo, args.demo_contacts)
+            if args.workers < 1:
+                raise CommandError("--workers must be at least 1.")
+            _serve(settings, args.demo, args.demo_contacts, args.workers)
         elif args.command == "worker":
             _worker(settings, args.concurrency, args.queues)
         elif args.command == "beat":

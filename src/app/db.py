@@ -20,15 +20,20 @@ MODELS_MODULE = "app.models"
 MIGRATIONS_MODULE = "app.migrations"
 
 
-def _connection_config(url: str, statement_timeout_ms: int | None) -> dict[str, Any]:
+def _connection_config(
+    url: str, statement_timeout_ms: int | None, pool_size: int = 10
+) -> dict[str, Any]:
     if url.startswith("postgresql://"):
         url = "postgres://" + url.removeprefix("postgresql://")
     config: dict[str, Any] = expand_db_url(url)
     if config["engine"] == "tortoise.backends.sqlite":
         config["engine"] = "app.sqlite_backend"  # lower() that agrees with PostgreSQL
-    elif statement_timeout_ms:
-        settings = config["credentials"].setdefault("server_settings", {})
-        settings["statement_timeout"] = str(statement_timeout_ms)
+    else:
+        config["credentials"]["minsize"] = 1
+        config["credentials"]["maxsize"] = pool_size
+        if statement_timeout_ms:
+            settings = config["credentials"].setdefault("server_settings", {})
+            settings["statement_timeout"] = str(statement_timeout_ms)
     return config
 
 
@@ -37,7 +42,9 @@ def tortoise_config(settings: Settings, *, serving: bool = False) -> dict[str, A
     (PostgreSQL); migrations, the CLI and the workers run without it."""
     timeout = settings.statement_timeout_ms if serving else None
     return {
-        "connections": {"default": _connection_config(settings.database_url, timeout)},
+        "connections": {
+            "default": _connection_config(settings.database_url, timeout, settings.db_pool_size)
+        },
         "apps": {
             APP_LABEL: {
                 "models": [MODELS_MODULE],

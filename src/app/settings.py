@@ -63,6 +63,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     statement_timeout_ms: int = 10_000
+    # PostgreSQL connections each process may open (API processes, workers, commands).
+    db_pool_size: int = 10
     log_level: str = "INFO"
     # The nightly run (flags, then counts and history) of every account, at this UTC time.
     nightly_at: time = time(3, 0)
@@ -118,6 +120,7 @@ class Settings:
             host=env.get("SEGMENTS_HOST", "127.0.0.1"),
             port=_int(env, "SEGMENTS_PORT", 8000),
             statement_timeout_ms=_int(env, "SEGMENTS_STATEMENT_TIMEOUT_MS", 10_000),
+            db_pool_size=_positive("SEGMENTS_DB_POOL_SIZE", _int(env, "SEGMENTS_DB_POOL_SIZE", 10)),
             log_level=env.get("SEGMENTS_LOG_LEVEL", "INFO").upper(),
             nightly_at=_time_of_day(env, "SEGMENTS_NIGHTLY_AT", time(3, 0)),
             sweep_every_s=_positive(
