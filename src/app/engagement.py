@@ -27,7 +27,17 @@ from typing import TYPE_CHECKING, Any
 from app import clock
 from app.db import connection, dialect
 from app.enums import EmailEventKind, EmailRisk, SubscriptionStatus
-from app.filters.sql import Dialect, Sql, all_of, any_of, placeholders, render, sql, time_param
+from app.filters.sql import (
+    Dialect,
+    Sql,
+    all_of,
+    any_of,
+    join,
+    placeholders,
+    render,
+    sql,
+    time_param,
+)
 from app.models import Account
 
 if TYPE_CHECKING:
@@ -234,35 +244,91 @@ async def apply_rules(account: Account, contact_ids: Sequence[int], now: datetim
         await _execute(_set_flags(_rules(account, now), scope, changed_only=False), dialect())
 
 
-def _since_engagement(rules: Rules, kind: EmailEventKind) -> Sql:
-    return sql(
-        "(SELECT COUNT(*) FROM email_events e WHERE e.account_id = ? AND e.contact_id = c.id "
-        "AND e.kind = ? AND (c.last_engaged_at IS NULL OR e.occurred_at > c.last_engaged_at))",
-        rules.account_id,
-        kind.value,
+# The contact's summary of its events: each column is the latest event of these kinds.
+_LATEST = {
+    "last_opened_at": (EmailEventKind.OPENED,),
+    "last_clicked_at": (EmailEventKind.CLICKED,),
+    "last_engaged_at": (EmailEventKind.OPENED, EmailEventKind.CLICKED),
+    "last_sent_at": (EmailEventKind.SENT,),
+    "last_soft_bounce_at": (EmailEventKind.BOUNCED_SOFT,),
+    "hard_bounced_at": (EmailEventKind.BOUNCED_HARD,),
+}
+# Counted since the last engagement (all of them when there was none).
+_SINCE_ENGAGEMENT = {
+    "sends_since_engagement": EmailEventKind.SENT,
+    "soft_bounces": EmailEventKind.BOUNCED_SOFT,
+}
+# What the rules read of a contact besides its summary.
+_PROFILE = ("id", "subscription_status", "subscribed_at", "created_at", "email_risk")
+
+
+def _kinds(alias: str, kinds: Sequence[EmailEventKind]) -> Sql:
+    return Sql(f"{alias}.kind IN (") + placeholders(kind.value for kind in kinds) + Sql(")")
+
+
+def _summaries(account_id: int, ids: Sql) -> Sql:
+    """The contacts (ids) as the rules see them, with the summary of their events read from
+    the events themselves: one pass over each contact's events."""
+    events = (
+        Sql("SELECT e.contact_id, e.kind, e.occurred_at, MAX(CASE WHEN ")
+        + _kinds("e", _LATEST["last_engaged_at"])
+        + Sql(" THEN e.occurred_at END) OVER (PARTITION BY e.contact_id) AS engaged")
+        + sql(" FROM email_events e WHERE e.account_id = ? AND e.contact_id IN (", account_id)
+        + ids
+        + Sql(")")
+    )
+    columns = [Sql("v.contact_id")]
+    for column, kinds in _LATEST.items():
+        when = Sql("MAX(CASE WHEN ") + _kinds("v", kinds)
+        columns.append(when + Sql(f" THEN v.occurred_at END) AS {column}"))
+    for column, kind in _SINCE_ENGAGEMENT.items():
+        columns.append(
+            sql("SUM(CASE WHEN v.kind = ? ", kind.value)
+            + Sql("AND (v.engaged IS NULL OR v.occurred_at > v.engaged) THEN 1 ELSE 0 END)")
+            + Sql(f" AS {column}")
+        )
+    summary = (
+        Sql("SELECT ")
+        + join(", ", columns)
+        + Sql(" FROM (")
+        + events
+        + Sql(") v GROUP BY v.contact_id")
+    )
+    profile = ", ".join(f"x.{column}" for column in _PROFILE)
+    latest = ", ".join(f"s.{column}" for column in (*_LATEST, *_SINCE_ENGAGEMENT))
+    return (
+        Sql(f"SELECT {profile}, {latest} FROM contacts x JOIN (")
+        + summary
+        + sql(") s ON s.contact_id = x.id WHERE x.account_id = ?", account_id)
     )
 
 
 async def refresh_contacts(account: Account, contact_ids: Sequence[int], now: datetime) -> None:
-    """After new events: recount sends and soft bounces since the last engagement from the
-    events themselves (so late, out-of-order events count right), then apply the rules, all
-    in the caller's transaction."""
+    """After new events: in one UPDATE, set the contacts' latest times and counters from the
+    events themselves (so late, out-of-order events count right) and their flags by the
+    rules, read over those new values. In the caller's transaction, which holds the
+    contacts' locks."""
     if not contact_ids:
         return
     rules = _rules(account, now)
     ids = placeholders(sorted(set(contact_ids)))
-    counters = (
-        Sql("UPDATE contacts AS c SET sends_since_engagement = ")
-        + _since_engagement(rules, EmailEventKind.SENT)
-        + Sql(", soft_bounces = ")
-        + _since_engagement(rules, EmailEventKind.BOUNCED_SOFT)
-        + sql(" WHERE c.account_id = ? AND c.id IN (", account.id)
+    sets = [Sql(f"{column} = c.{column}") for column in (*_LATEST, *_SINCE_ENGAGEMENT)]
+    sets += [
+        Sql("is_inactive = ") + _flag(rules.inactive()),
+        Sql("is_excluded = ") + _flag(rules.excluded()),
+        Sql("is_hard_bounced = ") + _flag(rules.hard_bounced()),
+        sql("flags_computed_at = ?", rules._time(now)),
+    ]
+    statement = (
+        Sql("UPDATE contacts AS t SET ")
+        + join(", ", sets)
+        + Sql(" FROM (")
+        + _summaries(account.id, ids)
+        + sql(") AS c WHERE t.account_id = ? AND t.id IN (", account.id)
         + ids
-        + Sql(")")
+        + Sql(") AND t.id = c.id")
     )
-    await _execute(counters, rules.dialect)
-    # A second statement: the rules read the counters just written.
-    await apply_rules(account, contact_ids, now)
+    await _execute(statement, rules.dialect)
 
 
 async def _execute(statement: Sql, kind: Dialect) -> int:

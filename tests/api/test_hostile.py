@@ -1086,8 +1086,10 @@ async def attempt(world: World, call: Call, valid: bool | None) -> tuple[list[st
     if not isinstance(answer.body, dict) or answer.status == 413:
         return problems, answer
     not_json = any(isinstance(n, float) and not math.isfinite(n) for n in _numbers(call.variables))
-    if not_json and answer.status == 400 and answer.data is None:
-        # NaN and Infinity are not JSON: the whole request is refused, as the README says.
+    too_deep = json_depth(call.variables) > 60
+    if (not_json or too_deep) and answer.status == 400 and answer.data is None:
+        # NaN and Infinity are not JSON, and JSON nested past 64 levels is refused: the whole
+        # request is a 400, as the README says.
         return problems, answer
     if valid is False:
         if answer.data is not None:

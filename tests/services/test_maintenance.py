@@ -70,7 +70,10 @@ async def test_a_nightly_run_moves_flags_with_time_then_counts_and_records(
     assert again is not None and again.flags_changed == 0
     assert (await _counts(account))["INACTIVE"] == 2
     # The same day again: its point is overwritten, not added.
-    assert [(p.day, p.count) for p in await SegmentCountSnapshot.filter(segment=inactive)][-1] == (
+    assert [
+        (p.day, p.count)
+        for p in await SegmentCountSnapshot.filter(segment=inactive).order_by("day")
+    ][-1] == (
         LATER.date(),
         2,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from tortoise.transactions import in_transaction
 
@@ -13,11 +14,10 @@ from app import clock
 from app.db import connection, dialect
 from app.engagement import refresh_contacts
 from app.enums import EmailEventKind, SubscriptionStatus, UnsubscribeReason
-from app.filters.sql import Sql, join, render, sql, time_param
+from app.filters.sql import Sql, join, placeholders, render, sql, time_param
 from app.models import Account, Contact, EmailEvent
 from app.services.batch import BatchResult, check_size, validate_all
 from app.services.checks import check_time, clean_text, normalize_email, parse_enum
-from app.services.contacts import lock_contacts
 from app.services.counts import mark_counts_stale
 from app.services.errors import ErrorCode, ItemError, ItemInvalid
 from app.text import fold
@@ -63,7 +63,73 @@ def _after(moment: datetime, reference: datetime | None) -> bool:
     return reference is None or moment > reference
 
 
-def apply_event(contact: Contact, kind: EmailEventKind, at: datetime) -> None:
+class Recipient(Protocol):
+    """What apply_event reads and writes of a contact (a Contact, or the lean row below)."""
+
+    subscription_status: SubscriptionStatus
+    unsubscribe_reason: UnsubscribeReason | None
+    subscribed_at: datetime | None
+    last_engaged_at: datetime | None
+    last_sent_at: datetime | None
+    last_opened_at: datetime | None
+    last_clicked_at: datetime | None
+    last_soft_bounce_at: datetime | None
+    hard_bounced_at: datetime | None
+
+
+@dataclass
+class _Recipient:
+    """A contact as recording its events needs it: its id, its subscription, and the last
+    engagement a hard bounce is compared with. The other times start empty: they are only
+    compared within the batch, and SQL writes the real ones from the events afterwards."""
+
+    id: int
+    subscription_status: SubscriptionStatus
+    unsubscribe_reason: UnsubscribeReason | None
+    subscribed_at: datetime | None
+    last_engaged_at: datetime | None
+    last_sent_at: datetime | None = None
+    last_opened_at: datetime | None = None
+    last_clicked_at: datetime | None = None
+    last_soft_bounce_at: datetime | None = None
+    hard_bounced_at: datetime | None = None
+
+
+async def _lock(account: Account, emails: set[str]) -> dict[str, _Recipient]:
+    """The contacts by folded email, locked as app.services.contacts.lock_contacts does (id
+    order, FOR NO KEY UPDATE), read as plain rows: a thousand ORM objects cost more than the
+    rest of the batch's Python."""
+    kind = dialect()
+    statement = (
+        sql(
+            "SELECT id, email_lower, subscription_status, unsubscribe_reason, subscribed_at, "
+            "last_engaged_at FROM contacts WHERE account_id = ? AND email_lower IN (",
+            account.id,
+        )
+        + placeholders(sorted(emails))
+        + Sql(") ORDER BY id" + (" FOR NO KEY UPDATE" if kind == "postgres" else ""))
+    )
+    rows = await connection().execute_query_dict(render(statement, kind), list(statement.params))
+    return {
+        row["email_lower"]: _Recipient(
+            id=int(row["id"]),
+            subscription_status=SubscriptionStatus(row["subscription_status"]),
+            unsubscribe_reason=(
+                UnsubscribeReason(row["unsubscribe_reason"]) if row["unsubscribe_reason"] else None
+            ),
+            subscribed_at=_time(row["subscribed_at"]),
+            last_engaged_at=_time(row["last_engaged_at"]),
+        )
+        for row in rows
+    }
+
+
+def _time(value: datetime | str | None) -> datetime | None:
+    # SQLite hands stored times back as text.
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def apply_event(contact: Recipient, kind: EmailEventKind, at: datetime) -> None:
     """One event's effect on the contact's latest times and subscription. Events may arrive out
     of order: each rule compares with the times already stored rather than assuming `at` is the
     latest. The counters and the flags are not set here: `refresh_contacts` recounts them from
@@ -89,7 +155,7 @@ def apply_event(contact: Contact, kind: EmailEventKind, at: datetime) -> None:
 
 
 def _unsubscribe(
-    contact: Contact, at: datetime, reason: UnsubscribeReason, *, override: bool = False
+    contact: Recipient, at: datetime, reason: UnsubscribeReason, *, override: bool = False
 ) -> None:
     # An event from before the latest opt-in doesn't undo that opt-in.
     if contact.subscribed_at is not None and at < contact.subscribed_at:
@@ -124,15 +190,9 @@ async def record_events(
     if not valid:
         return result
     async with in_transaction():
-        contacts = await lock_contacts(account, {e.email_lower for _, e in valid})
-        wanted_ids = [e.external_id for _, e in valid if e.external_id]
-        seen: set[str] = set()
-        if wanted_ids:
-            recorded = await EmailEvent.filter(
-                account=account, external_id__in=wanted_ids
-            ).values_list("external_id", flat=True)
-            seen = {str(external_id) for external_id in recorded}
-        fresh: list[tuple[Contact, _CleanEvent]] = []
+        contacts = await _lock(account, {e.email_lower for _, e in valid})
+        seen: set[str] = set()  # ids of this batch; the unique index decides about the rest
+        fresh: list[tuple[_Recipient, _CleanEvent]] = []
         for index, event in valid:
             contact = contacts.get(event.email_lower)
             if contact is None:
@@ -159,12 +219,12 @@ async def record_events(
         fresh = kept
         if not fresh:
             return result
-        changed: dict[int, Contact] = {}
+        before = {c.id: (c.subscription_status, c.unsubscribe_reason) for c, _ in fresh}
         for contact, event in sorted(fresh, key=lambda pair: pair[1].occurred_at):
             apply_event(contact, event.kind, event.occurred_at)
-            changed[contact.id] = contact
-        await Contact.bulk_update(list(changed.values()), ENGAGEMENT_FIELDS, batch_size=500)
-        await refresh_contacts(account, list(changed), now)
+        await _save_subscriptions(account, [c for c, _ in fresh], before)
+        # The latest times and the counters are the events' own: SQL reads them back.
+        await refresh_contacts(account, list(before), now)
         await mark_counts_stale(account.id)
     result.items = [
         EmailEvent(
@@ -180,10 +240,27 @@ async def record_events(
     return result
 
 
+async def _save_subscriptions(
+    account: Account,
+    contacts: Sequence[_Recipient],
+    before: dict[int, tuple[SubscriptionStatus, UnsubscribeReason | None]],
+) -> None:
+    """Write the subscriptions the batch changed (few): one UPDATE per new state."""
+    groups: dict[tuple[SubscriptionStatus, UnsubscribeReason | None], set[int]] = {}
+    for contact in contacts:
+        state = (contact.subscription_status, contact.unsubscribe_reason)
+        if state != before[contact.id]:
+            groups.setdefault(state, set()).add(contact.id)
+    for (status, reason), ids in sorted(groups.items(), key=lambda g: min(g[1])):
+        await Contact.filter(account=account, id__in=sorted(ids)).update(
+            subscription_status=status, unsubscribe_reason=reason
+        )
+
+
 _INSERT_ROWS = 500  # six parameters a row: well within every database's limit
 
 
-async def _insert(account: Account, fresh: list[tuple[Contact, _CleanEvent]]) -> set[str]:
+async def _insert(account: Account, fresh: list[tuple[_Recipient, _CleanEvent]]) -> set[str]:
     """Insert the events, skipping any whose external id exists by now (a concurrent batch
     committed it after our check): the unique index decides. The external ids it stored."""
     kind = dialect()
