@@ -21,7 +21,7 @@ from app.models import (
 from app.services.batch import BatchResult
 from app.services.contacts import ContactData, upsert_contacts
 from app.services.errors import ErrorCode
-from app.services.events import EventData, record_events
+from app.services.events import CleanEvent, EventData, record_events
 from app.services.products import GrantData, ProductData, grant_offers, upsert_products
 
 # A fixed "now" for every service call that accepts one; well in the past, so the real clock
@@ -105,7 +105,7 @@ def event(
 
 async def record_ok(
     account: Account, *items: EventData, now: datetime = NOW
-) -> BatchResult[EmailEvent]:
+) -> BatchResult[CleanEvent]:
     result = await record_events(account, list(items), now=now)
     assert result.errors == []
     return result

@@ -15,7 +15,7 @@ from app.db import connection, dialect
 from app.engagement import refresh_contacts
 from app.enums import EmailEventKind, SubscriptionStatus, UnsubscribeReason
 from app.filters.sql import Sql, join, placeholders, render, sql, time_param
-from app.models import Account, Contact, EmailEvent
+from app.models import Account, Contact
 from app.services.batch import BatchResult, check_size, validate_all
 from app.services.checks import check_time, clean_text, normalize_email, parse_enum
 from app.services.counts import mark_counts_stale
@@ -47,7 +47,9 @@ class EventData:
 
 
 @dataclass
-class _CleanEvent:
+class CleanEvent:
+    """An event as checked and recorded."""
+
     email_lower: str
     kind: EmailEventKind
     occurred_at: datetime
@@ -167,7 +169,7 @@ def _unsubscribe(
         contact.unsubscribe_reason = reason
 
 
-def _clean(item: EventData, now: datetime) -> _CleanEvent:
+def _clean(item: EventData, now: datetime) -> CleanEvent:
     email = normalize_email(item.email)
     kind = parse_enum(EmailEventKind, item.kind, "kind", ErrorCode.UNKNOWN_EVENT_KIND)
     if item.occurred_at is None:
@@ -175,24 +177,24 @@ def _clean(item: EventData, now: datetime) -> _CleanEvent:
     occurred = check_time(item.occurred_at, "occurred_at", now)
     campaign = clean_text(item.campaign, "campaign", 200) or None
     external_id = clean_text(item.external_id, "external_id", 200) or None
-    return _CleanEvent(fold(email), kind, occurred, campaign, external_id)
+    return CleanEvent(fold(email), kind, occurred, campaign, external_id)
 
 
 async def record_events(
     account: Account, items: Sequence[EventData], now: datetime | None = None
-) -> BatchResult[EmailEvent]:
+) -> BatchResult[CleanEvent]:
     """Store the events and update their contacts; an already recorded external id (in the
     database or earlier in the batch) is counted as a duplicate and has no effect."""
     check_size(items)
     now = now or clock.now()
-    result: BatchResult[EmailEvent] = BatchResult()
+    result: BatchResult[CleanEvent] = BatchResult()
     valid = validate_all(items, lambda item: _clean(item, now), result.errors)
     if not valid:
         return result
     async with in_transaction():
         contacts = await _lock(account, {e.email_lower for _, e in valid})
         seen: set[str] = set()  # ids of this batch; the unique index decides about the rest
-        fresh: list[tuple[_Recipient, _CleanEvent]] = []
+        fresh: list[tuple[_Recipient, CleanEvent]] = []
         for index, event in valid:
             contact = contacts.get(event.email_lower)
             if contact is None:
@@ -226,17 +228,7 @@ async def record_events(
         # The latest times and the counters are the events' own: SQL reads them back.
         await refresh_contacts(account, list(before), now)
         await mark_counts_stale(account.id)
-    result.items = [
-        EmailEvent(
-            account=account,
-            contact_id=contact.id,
-            kind=event.kind,
-            campaign=event.campaign,
-            occurred_at=event.occurred_at,
-            external_id=event.external_id,
-        )
-        for contact, event in fresh
-    ]
+    result.items = [event for _, event in fresh]
     return result
 
 
@@ -260,7 +252,7 @@ async def _save_subscriptions(
 _INSERT_ROWS = 500  # SQLite: six parameters a row, well within its limit
 
 
-async def _insert(account: Account, fresh: list[tuple[_Recipient, _CleanEvent]]) -> set[str]:
+async def _insert(account: Account, fresh: list[tuple[_Recipient, CleanEvent]]) -> set[str]:
     """Insert the events, skipping any whose external id exists by now (recorded before, or
     by a concurrent batch since): the unique index decides. The external ids it stored."""
     columns = "account_id, contact_id, kind, campaign, occurred_at, external_id"

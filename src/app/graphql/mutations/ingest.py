@@ -21,6 +21,7 @@ from app.enums import (
 from app.filters.ids import from_global_id
 from app.graphql.context import Info
 from app.graphql.errors import UserError, from_domain, from_items
+from app.graphql.inputs.flat import flat_input
 from app.graphql.mutations.common import pk_of
 from app.graphql.types.account import AccountType
 from app.graphql.types.contact import ContactType
@@ -30,6 +31,7 @@ from app.services.accounts import update_settings
 from app.services.errors import DomainError
 
 
+@flat_input
 @strawberry.input
 class ContactInput:
     email: str
@@ -48,6 +50,7 @@ class ContactInput:
     )
 
 
+@flat_input
 @strawberry.input
 class ProductInput:
     external_id: str
@@ -55,6 +58,7 @@ class ProductInput:
     kind: ProductKind | None = None
 
 
+@flat_input
 @strawberry.input
 class OfferGrantInput:
     email: str
@@ -66,6 +70,7 @@ class OfferGrantInput:
     progress: int | None = None
 
 
+@flat_input
 @strawberry.input
 class EmailEventInput:
     email: str
