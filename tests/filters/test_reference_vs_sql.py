@@ -15,17 +15,25 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from hypothesis import HealthCheck, example, given, settings
 
+from app.enums import DefaultSegment, EmailEventKind
 from app.filters import ast, codec, query
 from app.filters.ids import to_global_id
 from app.services.accounts import create_account
 
 from . import dataset, reference
 from .reference import Contact
-from .strategies import Example, examples, fixed
+from .strategies import DEFAULT_PKS, NOW, TAG_POOL, Example, examples, fixed
+
+_AGO = NOW - timedelta(days=3)
+
+
+def _opens(n: int) -> list[reference.Event]:
+    return [(EmailEventKind.OPENED, None, NOW - timedelta(days=i + 1)) for i in range(n)]
+
 
 EXAMPLES = int(os.environ.get("SEGMENTS_HYPOTHESIS_EXAMPLES", "300"))
 DERANDOMIZE = bool(os.environ.get("CI")) or os.environ.get("SEGMENTS_REQUIRE_SERVICES") == "1"
@@ -66,6 +74,53 @@ def _mismatch(
         [Contact(1, "a@x.io", owned={1: 100})],
         {"productProgress": {"product": to_global_id("Product", 1), "percent": {"lte": 40000}}},
         {"productProgress": {"product": to_global_id("Product", 1), "percent": {"gt": -40000}}},
+    )
+)
+# The set forms (app.filters.rowsets, app.filters.setcount): "has all" of more values than are
+# joined, counts that hold at zero, an OR of sets read as their union, an AND with an EXCEPT,
+# a narrowed AND whose counts are probed, a total that holds at zero, a referenced segment.
+@example(
+    example=fixed(
+        [
+            Contact(1, "a@x.io", tags=set(TAG_POOL[:5]), owned={1: 10, 2: 20}),
+            Contact(2, "b@x.io", tags=set(TAG_POOL[:4]), owned={1: 50}, events=_opens(3)),
+            Contact(3, "c@x.io", tags={TAG_POOL[0]}, purchases=[(1, 500, _AGO), (2, -900, _AGO)]),
+            Contact(4, "d@x.io", events=_opens(1), purchases=[(1, 20000, _AGO)]),
+        ],
+        {"tags": {"hasAll": list(TAG_POOL[:5])}},
+        {"tags": {"hasAll": list(TAG_POOL[:3]), "hasNone": [TAG_POOL[4]]}},
+        {"products": {"ownsAll": [to_global_id("Product", 1), to_global_id("Product", 2)]}},
+        {"emailActivity": {"event": "OPENED", "count": {"lt": 2}}},
+        {"emailActivity": {"event": "OPENED", "count": {"gte": 1, "lte": 2}}},
+        {
+            "or": [
+                {"emailActivity": {"event": "OPENED", "count": {"gte": 2}}},
+                {"tags": {"hasAny": [TAG_POOL[0]]}},
+            ]
+        },
+        {
+            "and": [
+                {"tags": {"hasAny": [TAG_POOL[0]]}},
+                {"not": {"emailActivity": {"event": "OPENED"}}},
+            ]
+        },
+        {
+            "and": [
+                {"products": {"ownsAny": [to_global_id("Product", 1)]}},
+                {"emailActivity": {"event": "OPENED", "count": {"gte": 2}}},
+            ]
+        },
+        {"purchases": {"totalCents": {"lte": 100}}},
+        {"purchases": {"count": {"lte": 1}, "totalCents": {"gte": 0}}},
+        {
+            "not": {
+                "or": [
+                    {"tags": {"hasNone": [TAG_POOL[1]]}},
+                    {"emailActivity": {"event": "OPENED", "count": {"eq": 0}}},
+                ]
+            }
+        },
+        {"segment": {"in": to_global_id("Segment", DEFAULT_PKS[DefaultSegment.CUSTOMERS])}},
     )
 )
 async def test_compiler_agrees_with_the_reference(db: str, example: Example) -> None:

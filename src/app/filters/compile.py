@@ -1,21 +1,23 @@
 """Compile a filter tree into one SQL predicate over `contacts c`, for one account.
 
 Every predicate is two-valued (never NULL), so `NOT` is the plain complement within the account.
-Tags, products, purchases and events are tested with correlated EXISTS / NOT EXISTS semi-joins
-(and "has all of" with a grouped semi-join); counts and totals that may be zero use a
-correlated scalar subquery. Segment references are inlined with their own filter.
+Tags, products, purchases and events are sets of contact ids (app.filters.rowsets), read once as
+sets when a whole list is counted and probed per contact where few contacts are tested (`probe`).
+Counts that hold at zero ("fewer than 2") test for *not* being in the set of contacts with more.
+Segment references are inlined with their own filter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from app.filters import ast
 from app.filters.codec import ANY, PERCENT, Domain, clamp, int_bounds
 from app.filters.errors import FilterError
+from app.filters.rowsets import RowSet, negate, nth_row_exists, test, union_test
 from app.filters.sql import (
     FALSE,
     TRUE,
@@ -32,6 +34,7 @@ from app.filters.sql import (
 from app.text import fold
 
 LIKE_ESCAPE = "\\"
+SELF_JOIN_MAX = 4  # "has all of" up to this many values joins their rows, more are grouped
 _DAY_PATTERN_PG = "^[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _DAY_PATTERN_SQLITE = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*"
 
@@ -74,6 +77,9 @@ class Compiler:
     now: datetime
     dialect: Dialect
     segments: SegmentFilters = field(default_factory=dict)
+    # True where few contacts are tested (a page, an explanation, after a narrowing tag or
+    # product): related rows are probed per contact, not read as sets (app.filters.rowsets).
+    probe: bool = False
     _inlining: tuple[int, ...] = ()
 
     # -- parameters in each database's own format -------------------------------------------
@@ -89,11 +95,11 @@ class Compiler:
     def predicate(self, node: ast.Filter) -> Sql:
         match node:
             case ast.And(children):
-                return all_of(self.predicate(child) for child in children)
+                return self._all(children)
             case ast.Or(children):
-                return any_of(self.predicate(child) for child in children)
+                return self._any(children)
             case ast.Not(child):
-                return Sql("NOT ") + self.predicate(child).wrap()
+                return negate(self.predicate(child))
             case ast.StringMatch(field_name, condition):
                 if field_name == "email":  # email_lower is stored folded and indexed
                     return string_predicate(Sql("c.email_lower"), condition, folded=True)
@@ -110,24 +116,49 @@ class Compiler:
                 return in_list(Sql("c.email_risk"), [r.value for r in risks])
             case ast.FlagIs(flag, value):
                 return sql(f"c.{flag} = ?", value)
-            case ast.TagMatch() as tags:
-                return self._tags(tags)
-            case ast.ProductMatch() as products:
-                return self._products(products)
-            case ast.ProductProgress(product, percent):
-                rows = self._owned() + sql(" AND o.product_id = ?", product)
-                # Clamped to 0-100: progress is a small integer column, bounds may be huge.
-                progress = int_range(Sql("o.progress"), percent, domain=PERCENT)
-                return exists(rows + Sql(" AND ") + progress)
-            case ast.PurchaseMatch() as purchases:
-                return self._purchases(purchases)
-            case ast.EmailActivity() as activity:
-                return self._activity(activity)
             case ast.CustomFieldMatch() as custom:
                 return self._custom(custom)
             case ast.SegmentIn(segment):
                 return self._segment(segment)
-        raise TypeError(f"Not a filter node: {node!r}")
+        sets = self.rowsets(node)
+        if sets is None:
+            raise TypeError(f"Not a filter node: {node!r}")
+        if isinstance(sets, Sql):
+            return sets
+        return all_of(test(rows, self.dialect, probe=self.probe) for rows in sets)
+
+    def _all(self, children: tuple[ast.Filter, ...]) -> Sql:
+        # The contact's own columns first: SQLite tests the conditions in the order written.
+        ordered = sorted(children, key=_cost_rank)
+        compiler = self
+        if not self.probe and any(self.narrows(child) for child in children):
+            # A tag or product has narrowed the contacts: probe the rest per contact rather
+            # than read every qualifying event or purchase of the account.
+            compiler = replace(self, probe=True)
+            narrowing = [c for c in ordered if self.narrows(c)]
+            rest = [c for c in ordered if not self.narrows(c)]
+            return all_of(
+                [self.predicate(c) for c in narrowing] + [compiler.predicate(c) for c in rest]
+            )
+        return all_of(compiler.predicate(child) for child in ordered)
+
+    def _any(self, children: tuple[ast.Filter, ...]) -> Sql:
+        # Sets of related rows in an OR are read as one: their union.
+        found: list[RowSet] = []
+        others: list[ast.Filter] = []
+        for child in children:
+            sets = None if self.probe else self.rowsets(child)
+            if isinstance(sets, list) and len(sets) == 1 and not sets[0].negated:
+                found.append(sets[0])
+            else:
+                others.append(child)
+        if len(found) < 2:
+            return any_of(self.predicate(child) for child in children)
+        return any_of([union_test(found, self.dialect)] + [self.predicate(c) for c in others])
+
+    def narrows(self, node: ast.Filter) -> bool:
+        sets = self.rowsets(node)
+        return isinstance(sets, list) and any(s.narrows and not s.negated for s in sets)
 
     # -- dates -----------------------------------------------------------------------------------
 
@@ -192,9 +223,28 @@ class Compiler:
             parts.append(sql(f" AND {column} < ?", self.time_param(window.until)))
         return join("", parts)
 
-    # -- related rows --------------------------------------------------------------------------
+    # -- related rows (see app.filters.rowsets) ---------------------------------------------------
 
-    def _tag_ids(self, names: tuple[str, ...]) -> Sql:
+    def rowsets(self, node: ast.Filter) -> list[RowSet] | Sql | None:
+        """A condition on related rows as the sets it needs (all must hold), or the constant
+        it reduces to; None for anything else."""
+        match node:
+            case ast.TagMatch() as tags:
+                return self._tags(tags)
+            case ast.ProductMatch() as products:
+                return self._products(products)
+            case ast.ProductProgress(product, percent):
+                # Clamped to 0-100: progress is a small integer column, bounds may be huge.
+                progress = int_range(Sql("o.progress"), percent, domain=PERCENT)
+                source = self._owned_rows() + sql(" AND o.product_id = ? AND ", product)
+                return [RowSet("o", source + progress, narrows=True)]
+            case ast.PurchaseMatch() as purchases:
+                return self._purchases(purchases)
+            case ast.EmailActivity() as activity:
+                return self._activity(activity)
+        return None
+
+    def _tag_ids(self, names: Iterable[str]) -> Sql:
         folded = sorted({fold(name) for name in names})
         return (
             sql(
@@ -205,116 +255,144 @@ class Compiler:
             + Sql(")")
         )
 
-    def _tagged(self) -> Sql:
+    def _tag_id(self, name: str) -> Sql:
+        """The tag's id, or NULL (which matches no link) when the account has no such tag."""
         return sql(
-            "SELECT 1 FROM contact_tags ct WHERE ct.account_id = ? AND ct.contact_id = c.id",
+            "(SELECT t.id FROM tags t WHERE t.account_id = ? AND t.name_lower = ?)",
             self.account_id,
+            name,
         )
 
-    def _tags(self, tags: ast.TagMatch) -> Sql:
-        parts: list[Sql] = []
+    def _tagged(self, alias: str = "ct") -> Sql:
+        return sql(f" FROM contact_tags {alias} WHERE {alias}.account_id = ?", self.account_id)
+
+    def _tags(self, tags: ast.TagMatch) -> list[RowSet]:
+        sets: list[RowSet] = []
         if tags.has_any is not None:
-            parts.append(
-                exists(
-                    self._tagged()
-                    + Sql(" AND ct.tag_id IN (")
-                    + self._tag_ids(tags.has_any)
-                    + Sql(")")
-                )
-            )
+            any_of_ = self._tagged() + Sql(" AND ct.tag_id IN (") + self._tag_ids(tags.has_any)
+            sets.append(RowSet("ct", any_of_ + Sql(")"), narrows=True))
         if tags.has_all is not None:
-            wanted = len({fold(name) for name in tags.has_all})
-            parts.append(
+            names = sorted({fold(name) for name in tags.has_all})
+            sets.append(
                 self._holding_all(
-                    "contact_tags ct", "ct", "ct.tag_id IN (", self._tag_ids(tags.has_all), wanted
+                    "contact_tags", "tag_id", [self._tag_id(n) for n in names], self._tag_ids(names)
                 )
             )
         if tags.has_none is not None:
-            parts.append(
-                not_exists(
-                    self._tagged()
-                    + Sql(" AND ct.tag_id IN (")
-                    + self._tag_ids(tags.has_none)
-                    + Sql(")")
+            none_of = self._tagged() + Sql(" AND ct.tag_id IN (") + self._tag_ids(tags.has_none)
+            sets.append(RowSet("ct", none_of + Sql(")"), negated=True))
+        return sets
+
+    def _holding_all(self, table: str, column: str, values: list[Sql], listed: Sql) -> RowSet:
+        """Contacts with a row for every value. For a few values, a join of one row per value
+        (each an index range); for many, the rows grouped per contact and counted (rows are
+        unique per contact and value)."""
+        if len(values) <= SELF_JOIN_MAX:
+            source = Sql(f" FROM {table} x0")
+            for index, value in enumerate(values[1:], start=1):
+                source = (
+                    source
+                    + Sql(
+                        f" JOIN {table} x{index} ON x{index}.account_id = x0.account_id"
+                        f" AND x{index}.contact_id = x0.contact_id AND x{index}.{column} = "
+                    )
+                    + value
                 )
-            )
-        return all_of(parts)
-
-    def _holding_all(self, table: str, alias: str, test: str, values: Sql, wanted: int) -> Sql:
-        """Contacts with `wanted` distinct matching rows: a grouped semi-join. The subquery's
-        contact_id is never NULL, so IN is a safe semi-join here."""
-        return (
-            sql(
-                f"c.id IN (SELECT {alias}.contact_id FROM {table} "
-                f"WHERE {alias}.account_id = ? AND {test}",
-                self.account_id,
-            )
-            + values
-            + sql(f") GROUP BY {alias}.contact_id HAVING COUNT(*) = ?)", wanted)
+            source = source + sql(" WHERE x0.account_id = ?", self.account_id)
+            return RowSet("x0", source + Sql(f" AND x0.{column} = ") + values[0], narrows=True)
+        source = sql(
+            f" FROM {table} x0 WHERE x0.account_id = ? AND x0.{column} IN (", self.account_id
+        )
+        return RowSet(
+            "x0", source + listed + Sql(")"), having=sql("COUNT(*) = ?", len(values)), narrows=True
         )
 
-    def _owned(self) -> Sql:
-        return sql(
-            "SELECT 1 FROM owned_products o WHERE o.account_id = ? AND o.contact_id = c.id",
-            self.account_id,
-        )
+    def _owned_rows(self) -> Sql:
+        return sql(" FROM owned_products o WHERE o.account_id = ?", self.account_id)
 
-    def _products(self, products: ast.ProductMatch) -> Sql:
-        parts: list[Sql] = []
+    def _products(self, products: ast.ProductMatch) -> list[RowSet]:
+        sets: list[RowSet] = []
         if products.owns_any is not None:
-            parts.append(
-                exists(
-                    self._owned()
-                    + Sql(" AND o.product_id IN (")
-                    + placeholders(sorted(set(products.owns_any)))
-                    + Sql(")")
-                )
-            )
+            ids = placeholders(sorted(set(products.owns_any)))
+            source = self._owned_rows() + Sql(" AND o.product_id IN (") + ids + Sql(")")
+            sets.append(RowSet("o", source, narrows=True))
         if products.owns_all is not None:
-            ids = sorted(set(products.owns_all))
-            parts.append(
-                self._holding_all(
-                    "owned_products o", "o", "o.product_id IN (", placeholders(ids), len(ids)
-                )
+            ids_ = sorted(set(products.owns_all))
+            values = [sql("?", pk) for pk in ids_]
+            sets.append(
+                self._holding_all("owned_products", "product_id", values, placeholders(ids_))
             )
         if products.owns_none is not None:
-            parts.append(
-                not_exists(
-                    self._owned()
-                    + Sql(" AND o.product_id IN (")
-                    + placeholders(sorted(set(products.owns_none)))
-                    + Sql(")")
+            ids = placeholders(sorted(set(products.owns_none)))
+            source = self._owned_rows() + Sql(" AND o.product_id IN (") + ids + Sql(")")
+            sets.append(RowSet("o", source, negated=True))
+        return sets
+
+    def _purchases(self, purchases: ast.PurchaseMatch) -> list[RowSet] | Sql:
+        source = sql(" FROM purchases p WHERE p.account_id = ?", self.account_id)
+        if purchases.product is not None:
+            source = source + sql(" AND p.product_id = ?", purchases.product)
+        source = source + self._window("p.occurred_at", purchases.window)
+        if purchases.count is None and purchases.total_cents is None:
+            return [RowSet("p", source)]
+        # A contact without purchases has a count and a total of zero.
+        tests: list[tuple[Sql, bool, Sql]] = []  # (test of the group, holds at zero, probe)
+        if purchases.count is not None:
+            low, high = int_bounds(purchases.count)
+            rows = RowSet("p", source)
+            tests.append(
+                (
+                    int_range(Sql("COUNT(*)"), purchases.count),
+                    (low or 0) <= 0 and (high is None or high >= 0),
+                    counted(rows, purchases.count),
                 )
             )
-        return all_of(parts)
-
-    def _purchases(self, purchases: ast.PurchaseMatch) -> Sql:
-        rows = sql(
-            " FROM purchases p WHERE p.account_id = ? AND p.contact_id = c.id", self.account_id
-        )
-        if purchases.product is not None:
-            rows = rows + sql(" AND p.product_id = ?", purchases.product)
-        rows = rows + self._window("p.occurred_at", purchases.window)
-        if purchases.count is None and purchases.total_cents is None:
-            return exists(Sql("SELECT 1") + rows)
-        parts: list[Sql] = []
-        if purchases.count is not None:
-            parts.append(counted(rows, purchases.count))
         if purchases.total_cents is not None:
-            total = Sql("(SELECT COALESCE(SUM(p.amount_cents), 0)") + rows + Sql(")")
-            parts.append(int_range(total, purchases.total_cents))
-        return all_of(parts)
+            low, high = int_bounds(purchases.total_cents)
+            total = (
+                Sql("(SELECT COALESCE(SUM(p.amount_cents), 0)")
+                + source
+                + Sql(" AND p.contact_id = c.id)")
+            )
+            tests.append(
+                (
+                    int_range(Sql("SUM(p.amount_cents)"), purchases.total_cents),
+                    (low is None or low <= 0) and (high is None or high >= 0),
+                    int_range(total, purchases.total_cents),
+                )
+            )
+        group = all_of(test for test, _, _ in tests)
+        probe = all_of(probe for _, _, probe in tests)
+        if all(at_zero for _, at_zero, _ in tests):
+            return [RowSet("p", source, having=negate(group), negated=True, probe=probe)]
+        return [RowSet("p", source, having=group, probe=probe)]
 
-    def _activity(self, activity: ast.EmailActivity) -> Sql:
-        rows = sql(
-            " FROM email_events e WHERE e.account_id = ? AND e.contact_id = c.id AND e.kind = ?",
+    def _activity(self, activity: ast.EmailActivity) -> list[RowSet] | Sql:
+        source = sql(
+            " FROM email_events e WHERE e.account_id = ? AND e.kind = ?",
             self.account_id,
             activity.event.value,
         )
         if activity.campaign is not None:
-            rows = rows + sql(" AND e.campaign = ?", activity.campaign)
-        rows = rows + self._window("e.occurred_at", activity.window)
-        return counted(rows, activity.count or ast.IntCondition(gte=1))
+            source = source + sql(" AND e.campaign = ?", activity.campaign)
+        source = source + self._window("e.occurred_at", activity.window)
+        condition = activity.count or ast.IntCondition(gte=1)
+        low, high = int_bounds(condition)
+        low = max(low or 0, 0)
+        if high is not None and high < low:
+            return FALSE
+        if high is None and low == 0:
+            return TRUE
+        rows = RowSet("e", source)
+        if high is None and low == 1:
+            return [rows]
+        if high == 0:
+            return [RowSet("e", source, negated=True)]
+        probe = counted(rows, condition)
+        if low == 0:  # fewer than high + 1, none included: not among those with more
+            more = sql("COUNT(*) > ?", high)
+            return [RowSet("e", source, having=more, negated=True, probe=probe)]
+        return [RowSet("e", source, having=int_range(Sql("COUNT(*)"), condition), probe=probe)]
 
     # -- custom fields -------------------------------------------------------------------------
 
@@ -374,18 +452,17 @@ class Compiler:
 
     # -- segment references ----------------------------------------------------------------
 
-    def _segment(self, segment: int) -> Sql:
+    def inline(self, segment: int) -> tuple[Compiler, ast.Filter | None]:
+        """The compiler for a referenced segment's filter, and the filter (None: everyone)."""
         if segment not in self.segments:
             raise FilterError(("segment", "in"), "No such segment in this account.")
         if segment in self._inlining:
             raise FilterError(("segment", "in"), "Segment references form a cycle.")
-        tree = self.segments[segment]
-        if tree is None:
-            return TRUE
-        inner = Compiler(
-            self.account_id, self.now, self.dialect, self.segments, self._inlining + (segment,)
-        )
-        return inner.predicate(tree).wrap()
+        return replace(self, _inlining=self._inlining + (segment,)), self.segments[segment]
+
+    def _segment(self, segment: int) -> Sql:
+        inner, tree = self.inline(segment)
+        return TRUE if tree is None else inner.predicate(tree).wrap()
 
 
 def _only_is_empty(condition: ast.DateCondition) -> bool:
@@ -398,27 +475,34 @@ def _only_is_empty(condition: ast.DateCondition) -> bool:
     return all(bound is None for bound in bounds)
 
 
-def exists(subquery: Sql) -> Sql:
-    return Sql("EXISTS (") + subquery + Sql(")")
-
-
-def not_exists(subquery: Sql) -> Sql:
-    return Sql("NOT EXISTS (") + subquery + Sql(")")
-
-
-def counted(rows: Sql, condition: ast.IntCondition) -> Sql:
-    """The number of `rows` (a FROM ... WHERE ... tail) satisfies the condition. At least one
-    and none are semi-joins; other counts (which may include zero) a scalar subquery."""
+def counted(rows: RowSet, condition: ast.IntCondition) -> Sql:
+    """The contact's number of `rows` satisfies the condition, probed: at least n is an nth
+    row, at most n no (n+1)th; each probe stops at that row."""
     low, high = int_bounds(condition)
     low = max(low or 0, 0)
-    if high is None and low <= 1:
-        return exists(Sql("SELECT 1") + rows) if low == 1 else TRUE
     if high is not None and high < low:
         return FALSE
-    if high == 0:
-        return not_exists(Sql("SELECT 1") + rows)
-    number = Sql("(SELECT COUNT(*)") + rows + Sql(")")
-    return int_range(number, ast.IntCondition(gte=low, lte=high))
+    parts = [nth_row_exists(rows, low)] if low >= 1 else []
+    if high is not None:
+        parts.append(negate(nth_row_exists(rows, high + 1)))
+    return all_of(parts)
+
+
+_CONTACT_COLUMNS = (
+    ast.StringMatch,
+    ast.DateMatch,
+    ast.AgeMatch,
+    ast.SubscriptionStatusIn,
+    ast.EmailRiskIn,
+    ast.FlagIs,
+)
+
+
+def _cost_rank(node: ast.Filter) -> int:
+    """0: the contact's own columns; 1: its custom fields; 2: anything else."""
+    if isinstance(node, _CONTACT_COLUMNS):
+        return 0
+    return 1 if isinstance(node, ast.CustomFieldMatch) else 2
 
 
 def int_range(value: Sql, condition: ast.IntCondition, domain: Domain = ANY) -> Sql:

@@ -15,6 +15,7 @@ from app.filters import ast, codec
 from app.filters.compile import Compiler, SegmentFilters
 from app.filters.defaults import default_filter
 from app.filters.describe import describe
+from app.filters.setcount import set_count
 from app.filters.sql import TRUE, Dialect, Sql, render, sql
 from app.models import Segment
 
@@ -78,17 +79,19 @@ async def segment_definitions(account_id: int) -> SegmentDefinitions:
     return SegmentDefinitions(filters, names)
 
 
-async def _compiler(account_id: int, tree: ast.Filter | None, now: datetime) -> Compiler:
+async def _compiler(
+    account_id: int, tree: ast.Filter | None, now: datetime, *, probe: bool
+) -> Compiler:
     segments: SegmentFilters = {}
     if references(tree):
         segments = (await segment_definitions(account_id)).filters
-    return Compiler(account_id, now, dialect(), segments)
+    return Compiler(account_id, now, dialect(), segments, probe=probe)
 
 
 async def _predicate(
-    account_id: int, tree: ast.Filter | None, now: datetime
+    account_id: int, tree: ast.Filter | None, now: datetime, *, probe: bool
 ) -> tuple[Sql, Compiler]:
-    compiler = await _compiler(account_id, tree, now)
+    compiler = await _compiler(account_id, tree, now, probe=probe)
     return (compiler.predicate(tree) if tree is not None else TRUE), compiler
 
 
@@ -104,13 +107,17 @@ def _scope(account_id: int) -> Sql:
 
 
 async def count_matching(account_id: int, tree: ast.Filter | None, *, now: datetime) -> int:
-    predicate, compiler = await _predicate(account_id, tree, now)
-    rows = await _rows(Sql("SELECT COUNT(*) AS n") + _scope(account_id) + predicate, compiler)
+    compiler = await _compiler(account_id, tree, now, probe=False)
+    statement = set_count(compiler, tree) if tree is not None else None
+    if statement is None:
+        predicate = compiler.predicate(tree) if tree is not None else TRUE
+        statement = Sql("SELECT COUNT(*) AS n") + _scope(account_id) + predicate
+    rows = await _rows(statement, compiler)
     return int(rows[0]["n"])
 
 
 async def matching_ids(account_id: int, tree: ast.Filter | None, *, now: datetime) -> list[int]:
-    predicate, compiler = await _predicate(account_id, tree, now)
+    predicate, compiler = await _predicate(account_id, tree, now, probe=False)
     statement = Sql("SELECT c.id") + _scope(account_id) + predicate + Sql(" ORDER BY c.id")
     return [int(row["id"]) for row in await _rows(statement, compiler)]
 
@@ -118,7 +125,7 @@ async def matching_ids(account_id: int, tree: ast.Filter | None, *, now: datetim
 async def contact_matches(
     account_id: int, tree: ast.Filter | None, contact_id: int, *, now: datetime
 ) -> bool:
-    predicate, compiler = await _predicate(account_id, tree, now)
+    predicate, compiler = await _predicate(account_id, tree, now, probe=True)
     statement = (
         Sql("SELECT COUNT(*) AS n")
         + _scope(account_id)
@@ -136,7 +143,7 @@ async def explain(
     definitions = (
         await segment_definitions(account_id) if references(tree) else SegmentDefinitions({}, {})
     )
-    compiler = Compiler(account_id, now, dialect(), definitions.filters)
+    compiler = Compiler(account_id, now, dialect(), definitions.filters, probe=True)
     nodes = list(walk(tree))
     columns = [
         Sql("CASE WHEN ") + compiler.predicate(node) + Sql(f" THEN 1 ELSE 0 END AS n{index}")
@@ -198,7 +205,8 @@ async def page(
 ) -> list[dict[str, Any]]:
     """Up to `limit` contact rows (`id` and `sort_value`) following `after` in `order`
     (preceding it, nearest first, when `backward`). Same cost on page 1 and page 10 000."""
-    predicate, compiler = await _predicate(account_id, tree, now)
+    # Probed: a page stops at `limit` contacts, so it tests few of them.
+    predicate, compiler = await _predicate(account_id, tree, now, probe=True)
     column = _ORDER_COLUMNS[order.field]
     statement = Sql(f"SELECT c.id, {column} AS sort_value") + _scope(account_id) + predicate
     if after is not None:
@@ -224,7 +232,7 @@ async def memberships(
     """For each contact, the segments (of `definitions`) that hold it: one query for a page."""
     if not contact_ids or not definitions:
         return {cid: [] for cid in contact_ids}
-    compiler = Compiler(account_id, now, dialect(), definitions)
+    compiler = Compiler(account_id, now, dialect(), definitions, probe=True)
     segment_ids = sorted(definitions)
     statement = Sql("SELECT c.id")
     for index, pk in enumerate(segment_ids):

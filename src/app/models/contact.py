@@ -1,13 +1,12 @@
 """Contacts, with the engagement fields kept denormalised by the ingestion services."""
 
-from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
 
 from app.enums import EmailRisk, SubscriptionStatus, UnsubscribeReason
 from app.models.account import Account
-from app.models.fields import nullable_enum
+from app.models.fields import json_object, nullable_enum
 
 
 class Contact(Model):
@@ -52,7 +51,7 @@ class Contact(Model):
 
     birth_date = fields.DateField(null=True)
     country = fields.CharField(max_length=100, null=True)
-    custom_fields: dict[str, Any] = fields.JSONField(default=dict)
+    custom_fields = json_object()
 
     class Meta:
         table = "contacts"

@@ -1,13 +1,12 @@
 """Saved segments (the six defaults and custom ones), their daily counts, and bulk jobs."""
 
-from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
 
 from app.enums import DefaultSegment, JobStatus, SegmentKind
 from app.models.account import Account
-from app.models.fields import nullable_enum, nullable_text
+from app.models.fields import json_object, nullable_enum, nullable_text
 
 
 class Segment(Model):
@@ -60,7 +59,7 @@ class BulkJob(Model):
     )
     kind = fields.CharField(max_length=50)
     status = fields.CharEnumField(JobStatus, max_length=10, default=JobStatus.QUEUED)
-    params: dict[str, Any] = fields.JSONField(default=dict)
+    params = json_object()
     processed = fields.BigIntField(default=0)
     total = fields.BigIntField(null=True)
     error = nullable_text()

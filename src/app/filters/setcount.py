@@ -1,0 +1,151 @@
+"""Counting a filter made only of related-row conditions without reading the contacts: set
+algebra over the sets of contact ids (app.filters.rowsets). AND is an INTERSECT (less an EXCEPT of
+its negative parts), OR a UNION, and a filter that holds for the contacts *not* in a set counts as
+the account's contacts less that set.
+
+This rests on what every write path keeps: a tag link, an owned product, a purchase or an event
+of an account belongs to a contact of that account. Where the filter tests a contact's own
+columns, or where a tag or product narrows an AND that also counts rows (then probing the few
+contacts beats reading every row), there is no set form and the count reads the contacts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from app.filters import ast
+from app.filters.compile import Compiler
+from app.filters.errors import FilterError
+from app.filters.rowsets import RowSet
+from app.filters.sql import Sql, sql
+
+
+@dataclass(frozen=True)
+class Ids:
+    select: Sql  # SELECT of contact ids, column `contact_id`
+    distinct: bool  # no id twice
+
+
+Side = Callable[[Compiler, ast.Filter], "Ids | None"]
+
+
+def set_count(compiler: Compiler, tree: ast.Filter) -> Sql | None:
+    """`SELECT ... AS n`: the number of contacts matching `tree`, or None without a set form."""
+    found = _positive(compiler, tree)
+    if found is not None:
+        return Sql("SELECT COUNT(*) AS n FROM (") + _distinct(found) + Sql(") x")
+    missing = _negative(compiler, tree)
+    if missing is None:
+        return None
+    everyone = sql(
+        "SELECT (SELECT COUNT(*) FROM contacts c WHERE c.account_id = ?)", compiler.account_id
+    )
+    return everyone + Sql(" - (SELECT COUNT(*) FROM (") + _distinct(missing) + Sql(") x) AS n")
+
+
+def _positive(compiler: Compiler, node: ast.Filter) -> Ids | None:
+    """The ids of the contacts the node holds for."""
+    match node:
+        case ast.And(children):
+            return _both(compiler, children)
+        case ast.Or(children):
+            parts = [_positive(compiler, child) for child in children]
+            return None if None in parts else _combine("UNION", parts)
+        case ast.Not(child):
+            return _negative(compiler, child)
+        case ast.SegmentIn(segment):
+            return _inlined(compiler, segment, _positive)
+    sets = compiler.rowsets(node)
+    if not isinstance(sets, list):
+        return None
+    return _both_sets(sets)
+
+
+def _negative(compiler: Compiler, node: ast.Filter) -> Ids | None:
+    """The ids of the contacts the node does *not* hold for."""
+    match node:
+        case ast.And(children):  # not (a and b) = not a or not b
+            parts = [_negative(compiler, child) for child in children]
+            return None if None in parts else _combine("UNION", parts)
+        case ast.Or(children):  # not (a or b) = not a and not b
+            parts = [_negative(compiler, child) for child in children]
+            return None if None in parts else _combine("INTERSECT", parts)
+        case ast.Not(child):
+            return _positive(compiler, child)
+        case ast.SegmentIn(segment):
+            return _inlined(compiler, segment, _negative)
+    sets = compiler.rowsets(node)
+    if not isinstance(sets, list) or len(sets) != 1 or not sets[0].negated:
+        return None
+    return Ids(sets[0].select(), distinct=sets[0].having is not None)
+
+
+def _both(compiler: Compiler, children: tuple[ast.Filter, ...]) -> Ids | None:
+    if _narrowed_counting(compiler, children):
+        return None
+    positive: list[Ids] = []
+    negative: list[Ids] = []
+    for child in children:
+        found = _positive(compiler, child)
+        if found is not None:
+            positive.append(found)
+            continue
+        missing = _negative(compiler, child)
+        if missing is None:
+            return None
+        negative.append(missing)
+    return _less(positive, negative)
+
+
+def _both_sets(sets: list[RowSet]) -> Ids | None:
+    positive = [Ids(s.select(), s.having is not None) for s in sets if not s.negated]
+    negative = [Ids(s.select(), s.having is not None) for s in sets if s.negated]
+    return _less(positive, negative)
+
+
+def _less(positive: list[Ids], negative: list[Ids]) -> Ids | None:
+    """In every positive set and in no negative one; None without a positive set."""
+    if not positive:
+        return None
+    kept = _combine("INTERSECT", positive)
+    return kept if not negative else _combine("EXCEPT", [kept, _combine("UNION", negative)])
+
+
+def _narrowed_counting(compiler: Compiler, children: tuple[ast.Filter, ...]) -> bool:
+    """A tag or product narrows this AND, and another part counts or sums rows: probing the
+    few contacts (the predicate) beats grouping all the rows."""
+    grouped = any(
+        isinstance(sets, list) and any(s.having is not None for s in sets)
+        for sets in (compiler.rowsets(child) for child in children)
+    )
+    return grouped and any(compiler.narrows(child) for child in children)
+
+
+def _inlined(compiler: Compiler, segment: int, side: Side) -> Ids | None:
+    try:
+        inner, tree = compiler.inline(segment)
+    except FilterError:
+        return None  # the predicate reports unknown and cyclic references
+    return None if tree is None else side(inner, tree)
+
+
+def _combine(operator: str, parts: Sequence[Ids | None]) -> Ids:
+    items = [part for part in parts if part is not None]
+    if len(items) == 1:
+        return items[0]
+    # Each operand its own subquery: SQLite allows no parentheses in a compound SELECT and
+    # reads its operators left to right.
+    operands = [_operand(part, index) for index, part in enumerate(items)]
+    text = f" {operator} ".join(o.text for o in operands)
+    return Ids(Sql(text, tuple(p for o in operands for p in o.params)), distinct=True)
+
+
+def _operand(part: Ids, index: int) -> Sql:
+    return Sql(f"SELECT u{index}.contact_id FROM (") + part.select + Sql(f") u{index}")
+
+
+def _distinct(ids: Ids) -> Sql:
+    if ids.distinct:
+        return ids.select
+    return Sql("SELECT DISTINCT d.contact_id FROM (") + ids.select + Sql(") d")
