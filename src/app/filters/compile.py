@@ -80,6 +80,9 @@ class Compiler:
     # True where few contacts are tested (a page, an explanation, after a narrowing tag or
     # product): related rows are probed per contact, not read as sets (app.filters.rowsets).
     probe: bool = False
+    # The account's tag ids by folded name, for the names the filter uses (None: looked up in
+    # the statement itself). A name missing here is a tag the account doesn't have.
+    tags: Mapping[str, int] | None = None
     _inlining: tuple[int, ...] = ()
 
     # -- parameters in each database's own format -------------------------------------------
@@ -245,7 +248,12 @@ class Compiler:
         return None
 
     def _tag_ids(self, names: Iterable[str]) -> Sql:
+        """The ids of the named tags (a list of ids when they were looked up: the planner then
+        knows how many links each has)."""
         folded = sorted({fold(name) for name in names})
+        if self.tags is not None:
+            found = sorted({self.tags[name] for name in folded if name in self.tags})
+            return placeholders(found) if found else Sql("NULL")
         return (
             sql(
                 "SELECT t.id FROM tags t WHERE t.account_id = ? AND t.name_lower IN (",
@@ -257,6 +265,8 @@ class Compiler:
 
     def _tag_id(self, name: str) -> Sql:
         """The tag's id, or NULL (which matches no link) when the account has no such tag."""
+        if self.tags is not None:
+            return sql("?", self.tags[name]) if name in self.tags else Sql("NULL")
         return sql(
             "(SELECT t.id FROM tags t WHERE t.account_id = ? AND t.name_lower = ?)",
             self.account_id,
@@ -401,12 +411,33 @@ class Compiler:
             kind = self._json_type(custom.key)
             present = Sql(f"COALESCE({kind.text}, 'null') <> 'null'", kind.params)
             return present if custom.exists else Sql("NOT ") + present.wrap()
+        if self.dialect == "postgres" and (custom.string or custom.number) is not None:
+            return self._json_guarded(custom)
         if custom.string is not None:
             return string_predicate(self._json_value(custom.key, "string"), custom.string)
         if custom.number is not None:
             return number_predicate(self._json_value(custom.key, "number"), custom.number)
         assert custom.date is not None
         return self._day_predicate(self._json_value(custom.key, "day"), custom.date, date.isoformat)
+
+    def _json_guarded(self, custom: ast.CustomFieldMatch) -> Sql:
+        """PostgreSQL: the condition on the value when it has the wanted JSON type, else its
+        answer for no value; the type tested once, the value read as plain text."""
+        text = sql("(c.custom_fields ->> ?::text)", custom.key)
+        if custom.string is not None:
+            kind, holds = "string", string_predicate(text, custom.string)
+            absent = string_predicate(Sql("NULL::text"), custom.string)
+        else:
+            assert custom.number is not None
+            number = Sql(f"{text.text}::numeric", text.params)
+            kind, holds, absent = "number", number_predicate(number, custom.number), FALSE
+        return (
+            sql(f"(CASE WHEN jsonb_typeof(c.custom_fields -> ?::text) = '{kind}' THEN ", custom.key)
+            + holds
+            + Sql(" ELSE ")
+            + absent
+            + Sql(" END)")
+        )
 
     def _json_type(self, key: str) -> Sql:
         if self.dialect == "postgres":

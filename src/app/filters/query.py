@@ -4,7 +4,7 @@ definitions of referenced segments aside)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -17,7 +17,8 @@ from app.filters.defaults import default_filter
 from app.filters.describe import describe
 from app.filters.setcount import set_count
 from app.filters.sql import TRUE, Dialect, Sql, render, sql
-from app.models import Segment
+from app.models import Segment, Tag
+from app.text import fold
 
 OrderField = Literal["created_at", "email", "last_opened_at", "total_spent_cents"]
 _ORDER_COLUMNS: dict[OrderField, str] = {
@@ -79,13 +80,47 @@ async def segment_definitions(account_id: int) -> SegmentDefinitions:
     return SegmentDefinitions(filters, names)
 
 
+def _tag_names(trees: Iterable[ast.Filter | None]) -> set[str]:
+    names: set[str] = set()
+    for tree in trees:
+        for _, node in walk(tree) if tree is not None else ():
+            if isinstance(node, ast.TagMatch):
+                for group in (node.has_any, node.has_all, node.has_none):
+                    names.update(fold(name) for name in group or ())
+    return names
+
+
+async def tag_ids(account_id: int, trees: Iterable[ast.Filter | None]) -> dict[str, int]:
+    """The account's ids of the tags these filters name, by folded name (see Compiler.tags)."""
+    names = _tag_names(trees)
+    if not names:
+        return {}
+    found = await Tag.filter(account_id=account_id, name_lower__in=sorted(names)).values_list(
+        "name_lower", "id"
+    )
+    return {str(name): int(pk) for name, pk in found}
+
+
+async def compiler_for(
+    account_id: int,
+    now: datetime,
+    segments: SegmentFilters,
+    trees: Iterable[ast.Filter | None],
+    *,
+    probe: bool,
+) -> Compiler:
+    """A compiler for these filters and the segments they may reference."""
+    tags = await tag_ids(account_id, [*trees, *segments.values()])
+    return Compiler(account_id, now, dialect(), segments, probe=probe, tags=tags)
+
+
 async def _compiler(
     account_id: int, tree: ast.Filter | None, now: datetime, *, probe: bool
 ) -> Compiler:
     segments: SegmentFilters = {}
     if references(tree):
         segments = (await segment_definitions(account_id)).filters
-    return Compiler(account_id, now, dialect(), segments, probe=probe)
+    return await compiler_for(account_id, now, segments, [tree], probe=probe)
 
 
 async def _predicate(
@@ -143,7 +178,7 @@ async def explain(
     definitions = (
         await segment_definitions(account_id) if references(tree) else SegmentDefinitions({}, {})
     )
-    compiler = Compiler(account_id, now, dialect(), definitions.filters, probe=True)
+    compiler = await compiler_for(account_id, now, definitions.filters, [tree], probe=True)
     nodes = list(walk(tree))
     columns = [
         Sql("CASE WHEN ") + compiler.predicate(node) + Sql(f" THEN 1 ELSE 0 END AS n{index}")
@@ -232,7 +267,7 @@ async def memberships(
     """For each contact, the segments (of `definitions`) that hold it: one query for a page."""
     if not contact_ids or not definitions:
         return {cid: [] for cid in contact_ids}
-    compiler = Compiler(account_id, now, dialect(), definitions, probe=True)
+    compiler = await compiler_for(account_id, now, definitions, [], probe=True)
     segment_ids = sorted(definitions)
     statement = Sql("SELECT c.id")
     for index, pk in enumerate(segment_ids):
