@@ -1,0 +1,1 @@
+"""The scenarios of bench/run.py, one module per kind of work measured."""
