@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
@@ -42,6 +43,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             pending = await pending_migrations()
             if pending:
                 raise UnmigratedDatabase(migrate_hint(pending))
+            # What is loaded by now (the schema, Strawberry, graphql-core and Tortoise objects)
+            # lives as long as the process; frozen, the collector stops rescanning it on every
+            # full pass, which a page's allocations trigger every few dozen requests (about a
+            # quarter of a large page's CPU before).
+            gc.freeze()
             if settings.task_mode == "inprocess" and settings.schedule:
                 # No beat without Redis: this process runs the schedule itself.
                 scheduler = asyncio.create_task(EmbeddedScheduler(periodic(settings)).run())

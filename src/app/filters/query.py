@@ -178,7 +178,9 @@ async def explain(
     definitions = (
         await segment_definitions(account_id) if references(tree) else SegmentDefinitions({}, {})
     )
-    compiler = await compiler_for(account_id, now, definitions.filters, [tree], probe=True)
+    # One contact: tag names are looked up in the statement (the planner's estimates matter
+    # little for one row, and it saves a query).
+    compiler = Compiler(account_id, now, dialect(), definitions.filters, probe=True)
     nodes = list(walk(tree))
     columns = [
         Sql("CASE WHEN ") + compiler.predicate(node) + Sql(f" THEN 1 ELSE 0 END AS n{index}")
@@ -267,7 +269,7 @@ async def memberships(
     """For each contact, the segments (of `definitions`) that hold it: one query for a page."""
     if not contact_ids or not definitions:
         return {cid: [] for cid in contact_ids}
-    compiler = await compiler_for(account_id, now, definitions, [], probe=True)
+    compiler = Compiler(account_id, now, dialect(), definitions, probe=True)  # as in explain
     segment_ids = sorted(definitions)
     statement = Sql("SELECT c.id")
     for index, pk in enumerate(segment_ids):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
@@ -13,11 +14,17 @@ from app.db import connection
 from app.enums import SegmentKind
 from app.filters import query
 from app.filters.sql import Sql, placeholders, render, sql
-from app.models import Account, ContactTag, OwnedProduct, Segment, Tag
+from app.models import Account, OwnedProduct, Segment
 from app.services.segments import segment_filter
+
+if TYPE_CHECKING:
+    from app.graphql.types.tag import TagType
 
 K = TypeVar("K")
 V = TypeVar("V")
+
+
+_by_name = itemgetter(0)
 
 
 def _loader(load: Callable[[list[K]], Awaitable[list[V]]]) -> DataLoader[K, V]:
@@ -49,14 +56,28 @@ class Loaders:
             self._segments = defaults + custom
         return self._segments
 
-    async def _tags(self, contact_ids: list[int]) -> list[list[Tag]]:
-        links = await ContactTag.filter(
-            account=self.account, contact_id__in=contact_ids
-        ).select_related("tag")
-        grouped: dict[int, list[Tag]] = defaultdict(list)
-        for link in links:
-            grouped[link.contact_id].append(link.tag)  # type: ignore[attr-defined]
-        return [sorted(grouped[cid], key=lambda t: t.name_lower) for cid in contact_ids]
+    async def _tags(self, contact_ids: list[int]) -> list[list[TagType]]:
+        # Rows, not models: a contact's tags show their id and name.
+        from app.graphql.types.tag import TagType  # the types import the context, which needs us
+
+        statement = (
+            sql(
+                "SELECT l.contact_id, t.id, t.name, t.name_lower FROM contact_tags l"
+                " JOIN tags t ON t.id = l.tag_id WHERE l.account_id = ?",
+                self.account.id,
+            )
+            + Sql(" AND l.contact_id IN (")
+            + placeholders(contact_ids)
+            + Sql(")")
+        )
+        rows: list[dict[str, Any]] = await connection().execute_query_dict(
+            render(statement, query.dialect()), list(statement.params)
+        )
+        grouped: dict[int, list[tuple[str, TagType]]] = defaultdict(list)
+        for row in rows:
+            tag = TagType(id=int(row["id"]), name=row["name"])
+            grouped[int(row["contact_id"])].append((row["name_lower"], tag))
+        return [[tag for _, tag in sorted(grouped[cid], key=_by_name)] for cid in contact_ids]
 
     async def _owned(self, contact_ids: list[int]) -> list[list[OwnedProduct]]:
         rows = await OwnedProduct.filter(

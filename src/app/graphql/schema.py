@@ -17,6 +17,7 @@ from strawberry.types import ExecutionContext
 
 from app.graphql import enums  # noqa: F401 - registers the domain enums
 from app.graphql.cost import QueryCostLimiter
+from app.graphql.execution import PlainFieldsExecutor
 from app.graphql.masking import MaskFaults
 from app.graphql.mutations.ingest import IngestMutations
 from app.graphql.mutations.segments import SegmentMutations
@@ -56,6 +57,7 @@ schema = Schema(
     query=Query,
     mutation=Mutation,
     types=[AccountType, ContactType, SegmentType, TagType, ProductType, BulkJobType],
+    execution_context_class=PlainFieldsExecutor,
     extensions=[
         lambda: AddValidationRules(list(LIMIT_RULES)),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),

@@ -21,7 +21,7 @@ from app.graphql.transport import (
     GRAPHQL_RESPONSE,
     JSON,
     AsciiJSONResponse,
-    encode,
+    encode_utf8,
     error_response,
     is_mutation,
     is_request_error,
@@ -45,8 +45,8 @@ class GraphQLView(GraphQL[Context, None]):
     def decode_json(self, data: str | bytes) -> object:
         return read_json(data)
 
-    def encode_json(self, data: object) -> str:
-        return encode(data)
+    def encode_json(self, data: object) -> bytes:
+        return encode_utf8(data)
 
     async def get_sub_response(self, request: Request) -> Response:  # type: ignore[override]
         sub_response = await super().get_sub_response(request)

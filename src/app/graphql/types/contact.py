@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+import dataclasses
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import date, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any, cast
@@ -13,7 +15,9 @@ from strawberry.scalars import JSON
 
 from app.enums import EmailRisk, SubscriptionStatus, UnsubscribeReason
 from app.filters import ast, query
+from app.filters.sql import Sql, placeholders, sql
 from app.graphql.context import Info
+from app.graphql.execution import prefetchable
 from app.graphql.nodes import account_nodes
 from app.graphql.pagination import (
     Edge,
@@ -23,11 +27,37 @@ from app.graphql.pagination import (
     sort_value,
     window,
 )
+from app.graphql.rows import select_columns
+from app.graphql.selection import selects
 from app.graphql.types.tag import OwnedProductType, TagType
 from app.models import Contact
 
 if TYPE_CHECKING:
     from app.graphql.types.segment import SegmentType
+
+
+# What a Contact shows: a page reads these columns, not whole models.
+CONTACT_COLUMNS = (
+    "id",
+    "email",
+    "first_name",
+    "last_name",
+    "created_at",
+    "subscription_status",
+    "unsubscribe_reason",
+    "email_risk",
+    "is_customer",
+    "is_inactive",
+    "is_hard_bounced",
+    "is_excluded",
+    "flags_computed_at",
+    "last_opened_at",
+    "last_clicked_at",
+    "total_spent_cents",
+    "birth_date",
+    "country",
+    "custom_fields",
+)
 
 
 @strawberry.enum
@@ -84,47 +114,66 @@ class ContactType(relay.Node):
             return own or whole
         return max(own, whole)
 
-    @strawberry.field
-    async def tags(self, info: Info) -> list[TagType]:
-        tags = await info.context.loaders.tags_by_contact.load(int(self.id))
-        return [TagType.from_model(tag) for tag in tags]
+    # The relations a page asked for, read for the whole page at once (contact_connection):
+    # then these fields answer at once, without awaiting anything.
+    prefetched: strawberry.Private[dict[str, list[Any] | Exception]] = dataclasses.field(
+        default_factory=dict
+    )
 
     @strawberry.field
-    async def products(self, info: Info) -> list[OwnedProductType]:
-        owned = await info.context.loaders.owned_by_contact.load(int(self.id))
-        return [OwnedProductType.from_model(row) for row in owned]
+    @prefetchable("tags")
+    def tags(self, info: Info) -> list[TagType]:
+        return cast(list[TagType], self._related("tags", info))
+
+    @strawberry.field
+    @prefetchable("products")
+    def products(self, info: Info) -> list[OwnedProductType]:
+        return cast(list[OwnedProductType], self._related("products", info))
 
     @strawberry.field(description="Every segment, default or custom, that holds the contact now.")
-    async def segments(
+    @prefetchable("segments")
+    def segments(
         self, info: Info
     ) -> list[Annotated[SegmentType, strawberry.lazy("app.graphql.types.segment")]]:
-        from app.graphql.types.segment import SegmentType
+        return cast(list["SegmentType"], self._related("segments", info))
 
-        held = await info.context.loaders.segments_by_contact.load(int(self.id))
-        return [SegmentType.from_model(segment) for segment in held]
+    def _related(self, relation: str, info: Info) -> list[Any] | Awaitable[list[Any]]:
+        """The prefetched list, else an awaitable of it through the request's DataLoader
+        (graphql-core awaits what a resolver returns)."""
+        found = self.prefetched.get(relation)
+        if isinstance(found, Exception):
+            raise found  # the page's query for it failed: each contact reports it, as before
+        if found is not None:
+            return found
+        return _one(RELATIONS[relation](info, [int(self.id)]))
 
     @classmethod
     def from_model(cls, c: Contact) -> ContactType:
+        return cls.from_row({column: getattr(c, column) for column in CONTACT_COLUMNS})
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> ContactType:
+        """From the CONTACT_COLUMNS of a contact (see app.graphql.rows)."""
         return cls(
-            id=c.id,
-            email=c.email,
-            first_name=c.first_name,
-            last_name=c.last_name,
-            created_at=c.created_at,
-            subscription_status=c.subscription_status,
-            unsubscribe_reason=c.unsubscribe_reason,
-            email_risk=c.email_risk,
-            is_customer=c.is_customer,
-            is_inactive=c.is_inactive,
-            is_hard_bounced=c.is_hard_bounced,
-            is_excluded=c.is_excluded,
-            flags_stamp=c.flags_computed_at,
-            last_opened_at=c.last_opened_at,
-            last_clicked_at=c.last_clicked_at,
-            total_spent_cents=c.total_spent_cents,
-            birth_date=c.birth_date,
-            country=c.country,
-            custom_fields=cast(JSON, c.custom_fields),
+            id=row["id"],
+            email=row["email"],
+            first_name=row["first_name"],
+            last_name=row["last_name"],
+            created_at=row["created_at"],
+            subscription_status=row["subscription_status"],
+            unsubscribe_reason=row["unsubscribe_reason"],
+            email_risk=row["email_risk"],
+            is_customer=row["is_customer"],
+            is_inactive=row["is_inactive"],
+            is_hard_bounced=row["is_hard_bounced"],
+            is_excluded=row["is_excluded"],
+            flags_stamp=row["flags_computed_at"],
+            last_opened_at=row["last_opened_at"],
+            last_clicked_at=row["last_clicked_at"],
+            total_spent_cents=row["total_spent_cents"],
+            birth_date=row["birth_date"],
+            country=row["country"],
+            custom_fields=cast(JSON, row["custom_fields"]),
         )
 
     @classmethod
@@ -148,6 +197,15 @@ class ContactConnection:
     @strawberry.field(description="How many contacts match, over all pages.")
     async def total_count(self, info: Info) -> int:
         return await query.count_matching(info.context.account.id, self.tree, now=info.context.now)
+
+
+async def _contact_rows(account_id: int, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The CONTACT_COLUMNS of these contacts, by id: rows, not models (a page needs columns)."""
+    if not ids:
+        return {}
+    where = sql("account_id = ? AND id IN (", account_id) + placeholders(ids) + Sql(")")
+    found = await select_columns(Contact, CONTACT_COLUMNS, where)
+    return {int(row["id"]): row for row in found}
 
 
 async def contact_connection(
@@ -179,15 +237,72 @@ async def contact_connection(
     )
     win = window(rows, request)
     ids = [int(row["id"]) for row in win.rows]
-    contacts = {c.id: c for c in await Contact.filter(account=account, id__in=ids)} if ids else {}
+    contacts = await _contact_rows(account.id, ids)
+    rows = [row for row in win.rows if int(row["id"]) in contacts]
+    # Every edge's cursor when the request reads them; else only the ends' (pageInfo).
+    every_cursor = selects(info, ("edges", "cursor"))
+    last = len(rows) - 1
     edges = [
         ContactEdge(
             cursor=encode_cursor(
                 order_key, sort_value(row["sort_value"], order_key), int(row["id"])
-            ),
-            node=ContactType.from_model(contacts[int(row["id"])]),
+            )
+            if every_cursor or i in (0, last)
+            else "",
+            node=ContactType.from_row(contacts[int(row["id"])]),
         )
-        for row in win.rows
-        if int(row["id"]) in contacts
+        for i, row in enumerate(rows)
     ]
+    await _prefetch(info, [edge.node for edge in edges])
     return ContactConnection(edges=edges, page_info=page_info(edges, win), tree=tree)
+
+
+async def _prefetch(info: Info, nodes: list[ContactType]) -> None:
+    """Reads the relations the page selects for all its contacts now, through the same
+    DataLoaders (one query per relation, as when each contact asked): the page then completes
+    without an await per contact. A failed query is kept and raised by each contact's field."""
+    wanted = [name for name in RELATIONS if selects(info, ("edges", "node", name))]
+    if not nodes or not wanted:
+        return
+    ids = [int(node.id) for node in nodes]
+    loaded = await asyncio.gather(
+        *(RELATIONS[name](info, ids) for name in wanted), return_exceptions=True
+    )
+    for name, lists in zip(wanted, loaded, strict=True):
+        if isinstance(lists, BaseException):
+            if not isinstance(lists, Exception):
+                raise lists
+            for node in nodes:
+                node.prefetched[name] = lists
+            continue
+        for node, items in zip(nodes, lists, strict=True):
+            node.prefetched[name] = items
+
+
+async def _tags_of(info: Info, ids: list[int]) -> list[list[Any]]:
+    found = await info.context.loaders.tags_by_contact.load_many(ids)
+    return list(found)
+
+
+async def _products_of(info: Info, ids: list[int]) -> list[list[Any]]:
+    found = await info.context.loaders.owned_by_contact.load_many(ids)
+    return [[OwnedProductType.from_model(row) for row in owned] for owned in found]
+
+
+async def _segments_of(info: Info, ids: list[int]) -> list[list[Any]]:
+    from app.graphql.types.segment import SegmentType
+
+    found = await info.context.loaders.segments_by_contact.load_many(ids)
+    return [[SegmentType.from_model(segment) for segment in held] for held in found]
+
+
+# A contact's relations: each loads the lists of a batch of contacts.
+RELATIONS: dict[str, Callable[[Info, list[int]], Awaitable[list[list[Any]]]]] = {
+    "tags": _tags_of,
+    "products": _products_of,
+    "segments": _segments_of,
+}
+
+
+async def _one(lists: Awaitable[list[list[Any]]]) -> list[Any]:
+    return (await lists)[0]
