@@ -167,7 +167,7 @@ def _nested(parent_type: GraphQLObjectType, field_name: str) -> _Nested | None:
     inner = get_nullable_type(field_def.type)
     item_type = inner.of_type if isinstance(inner, GraphQLList) else None
     object_type = get_nullable_type(item_type) if item_type is not None else inner
-    if not isinstance(object_type, GraphQLObjectType) or object_type.is_type_of is None:
+    if not isinstance(object_type, GraphQLObjectType):
         return None
     return _Nested(read, field_def.type, object_type, item_type)
 
@@ -278,9 +278,11 @@ class PlainFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
         items = value if nested.item_type is not None else (value,)
         if type(items) not in (list, tuple):
             return _NO_VALUE
+        # As graphql-core: a type without is_type_of takes any value.
         is_type_of = nested.object_type.is_type_of
-        assert is_type_of is not None
-        if any(item is None or is_type_of(item, _NO_INFO) is not True for item in items):
+        if any(item is None for item in items) or (
+            is_type_of is not None and any(is_type_of(item, _NO_INFO) is not True for item in items)
+        ):
             return _NO_VALUE
         grouped, defer_usages, _ = self.collect_subfields(nested.object_type, fields)
         if defer_usages:
