@@ -425,8 +425,8 @@ class Compiler:
         answer for no value; the type tested once, the value read as plain text."""
         text = sql("(c.custom_fields ->> ?::text)", custom.key)
         if custom.string is not None:
-            kind, holds = "string", string_predicate(text, custom.string)
-            absent = string_predicate(Sql("NULL::text"), custom.string)
+            kind, holds = "string", string_predicate(text, custom.string, present=True)
+            absent = TRUE if _holds_without_value(custom.string) else FALSE
         else:
             assert custom.number is not None
             number = Sql(f"{text.text}::numeric", text.params)
@@ -572,19 +572,29 @@ def in_list(column: Sql, values: list[Any]) -> Sql:
     return column + Sql(" IN (") + placeholders(values) + Sql(")")
 
 
-def string_predicate(value: Sql, condition: ast.StringCondition, *, folded: bool = False) -> Sql:
-    """Case-insensitive string conditions; positive ones are false on NULL, negative ones true."""
+def _holds_without_value(condition: ast.StringCondition) -> bool:
+    """What a string condition says of a missing value (as string_predicate answers NULL)."""
+    return condition.op in ast.NEGATIVE_STRING_OPS or (
+        condition.op == "is_empty" and condition.value is True
+    )
+
+
+def string_predicate(
+    value: Sql, condition: ast.StringCondition, *, folded: bool = False, present: bool = False
+) -> Sql:
+    """Case-insensitive string conditions; positive ones are false on NULL, negative ones true.
+    `present`: the value is known not to be NULL here."""
     lowered = value if folded else Sql(f"lower({value.text})", value.params)
-    present = Sql(f"{value.text} IS NOT NULL", value.params)
-    missing = Sql(f"{value.text} IS NULL", value.params)
+    is_present = TRUE if present else Sql(f"{value.text} IS NOT NULL", value.params)
+    missing = FALSE if present else Sql(f"{value.text} IS NULL", value.params)
     op, operand = condition.op, condition.value
     if op == "is_empty":
         if operand:
             return any_of([missing, value + sql(" = ?", "")])
-        return all_of([present, value + sql(" <> ?", "")])
+        return all_of([is_present, value + sql(" <> ?", "")])
     if op == "in":
         assert isinstance(operand, tuple)
-        return all_of([present, in_list(lowered, sorted({fold(v) for v in operand}))])
+        return all_of([is_present, in_list(lowered, sorted({fold(v) for v in operand}))])
     assert isinstance(operand, str)
     text = fold(operand)
     like = " LIKE ? ESCAPE '\\'"
@@ -599,4 +609,4 @@ def string_predicate(value: Sql, condition: ast.StringCondition, *, folded: bool
     test = positive[op]
     if op in ast.NEGATIVE_STRING_OPS:
         return any_of([missing, Sql("NOT ") + test.wrap()])
-    return all_of([present, test])
+    return all_of([is_present, test])

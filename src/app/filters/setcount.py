@@ -34,14 +34,14 @@ def set_count(compiler: Compiler, tree: ast.Filter) -> Sql | None:
     """`SELECT ... AS n`: the number of contacts matching `tree`, or None without a set form."""
     found = _positive(compiler, tree)
     if found is not None:
-        return Sql("SELECT COUNT(*) AS n FROM (") + _distinct(found) + Sql(") x")
+        return Sql("SELECT ") + _count(found)
     missing = _negative(compiler, tree)
     if missing is None:
         return None
     everyone = sql(
         "SELECT (SELECT COUNT(*) FROM contacts c WHERE c.account_id = ?)", compiler.account_id
     )
-    return everyone + Sql(" - (SELECT COUNT(*) FROM (") + _distinct(missing) + Sql(") x) AS n")
+    return everyone + Sql(" - (SELECT ") + _count(missing) + Sql(") AS n")
 
 
 def _positive(compiler: Compiler, node: ast.Filter) -> Ids | None:
@@ -145,7 +145,8 @@ def _operand(part: Ids, index: int) -> Sql:
     return Sql(f"SELECT u{index}.contact_id FROM (") + part.select + Sql(f") u{index}")
 
 
-def _distinct(ids: Ids) -> Sql:
-    if ids.distinct:
-        return ids.select
-    return Sql("SELECT DISTINCT d.contact_id FROM (") + ids.select + Sql(") d")
+def _count(ids: Ids) -> Sql:
+    """`COUNT(...) AS n FROM (ids) x`: distinct ids counted once. COUNT(DISTINCT) sorts, which
+    spills gracefully; a hashed DISTINCT of a large set outgrows work_mem and spills badly."""
+    counted = "COUNT(*)" if ids.distinct else "COUNT(DISTINCT x.contact_id)"
+    return Sql(f"{counted} AS n FROM (") + ids.select + Sql(") x")

@@ -39,14 +39,14 @@ def join(separator: str, parts: Iterable[Sql]) -> Sql:
 
 
 def all_of(parts: Iterable[Sql]) -> Sql:
-    items = list(parts)
+    items = [part for part in parts if part != TRUE]
     if not items:
         return TRUE
     return items[0] if len(items) == 1 else join(" AND ", items).wrap()
 
 
 def any_of(parts: Iterable[Sql]) -> Sql:
-    items = list(parts)
+    items = [part for part in parts if part != FALSE]
     if not items:
         return FALSE
     return items[0] if len(items) == 1 else join(" OR ", items).wrap()
