@@ -4,21 +4,22 @@ its negative parts), OR a UNION, and a filter that holds for the contacts *not* 
 the account's contacts less that set.
 
 This rests on what every write path keeps: a tag link, an owned product, a purchase or an event
-of an account belongs to a contact of that account. Where the filter tests a contact's own
-columns, or where a tag or product narrows an AND that also counts rows (then probing the few
-contacts beats reading every row), there is no set form and the count reads the contacts.
+of an account belongs to a contact of that account. A filter that tests a contact's own columns
+has no set form: the count reads the contacts. Where a tag or product narrows an AND that also
+counts rows, the narrowing part's contacts are probed for the rest (probing a few contacts
+beats reading every row).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.filters import ast
 from app.filters.compile import Compiler
 from app.filters.errors import FilterError
 from app.filters.rowsets import RowSet
-from app.filters.sql import Sql, sql
+from app.filters.sql import Sql, all_of, sql
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def _negative(compiler: Compiler, node: ast.Filter) -> Ids | None:
 
 def _both(compiler: Compiler, children: tuple[ast.Filter, ...]) -> Ids | None:
     if _narrowed_counting(compiler, children):
-        return None
+        return _probed_within(compiler, children)
     positive: list[Ids] = []
     negative: list[Ids] = []
     for child in children:
@@ -96,6 +97,27 @@ def _both(compiler: Compiler, children: tuple[ast.Filter, ...]) -> Ids | None:
             return None
         negative.append(missing)
     return _less(positive, negative)
+
+
+def _probed_within(compiler: Compiler, children: tuple[ast.Filter, ...]) -> Ids | None:
+    """The contacts of the narrowing part (a tag, a product), each probed for the rest: the
+    few contacts' rows are read, not every row of the account, and not the contacts table.
+    The narrowing ids are named `c.id`, which is all the probes read of a contact."""
+    if any(_positive(compiler, c) is None and _negative(compiler, c) is None for c in children):
+        return None  # a condition on the contact's own columns: the predicate's work
+    first = next(child for child in children if compiler.narrows(child))
+    narrowing = _positive(compiler, first)
+    if narrowing is None:
+        return None
+    probe = replace(compiler, probe=True)
+    rest = all_of(probe.predicate(child) for child in children if child is not first)
+    return Ids(
+        Sql("SELECT c.id AS contact_id FROM (SELECT DISTINCT y.contact_id AS id FROM (")
+        + narrowing.select
+        + Sql(") y) c WHERE ")
+        + rest,
+        distinct=True,
+    )
 
 
 def _both_sets(sets: list[RowSet]) -> Ids | None:
