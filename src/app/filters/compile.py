@@ -9,6 +9,7 @@ Segment references are inlined with their own filter.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -105,8 +106,10 @@ class Compiler:
                 return negate(self.predicate(child))
             case ast.StringMatch(field_name, condition):
                 if field_name == "email":  # email_lower is stored folded and indexed
-                    return string_predicate(Sql("c.email_lower"), condition, folded=True)
-                return string_predicate(Sql(f"c.{field_name}"), condition)
+                    return string_predicate(
+                        Sql("c.email_lower"), condition, self.dialect, folded=True
+                    )
+                return string_predicate(Sql(f"c.{field_name}"), condition, self.dialect)
             case ast.DateMatch("created_at", condition):
                 return self._datetime_predicate(Sql("c.created_at"), condition)
             case ast.DateMatch(_, condition):
@@ -411,28 +414,48 @@ class Compiler:
             kind = self._json_type(custom.key)
             present = Sql(f"COALESCE({kind.text}, 'null') <> 'null'", kind.params)
             return present if custom.exists else Sql("NOT ") + present.wrap()
-        if self.dialect == "postgres" and (custom.string or custom.number) is not None:
-            return self._json_guarded(custom)
+        guarded = self._json_guarded(custom) if (custom.string or custom.number) else None
+        if guarded is not None:
+            return guarded
         if custom.string is not None:
-            return string_predicate(self._json_value(custom.key, "string"), custom.string)
+            return string_predicate(
+                self._json_value(custom.key, "string"), custom.string, self.dialect
+            )
         if custom.number is not None:
             return number_predicate(self._json_value(custom.key, "number"), custom.number)
         assert custom.date is not None
         return self._day_predicate(self._json_value(custom.key, "day"), custom.date, date.isoformat)
 
-    def _json_guarded(self, custom: ast.CustomFieldMatch) -> Sql:
-        """PostgreSQL: the condition on the value when it has the wanted JSON type, else its
-        answer for no value; the type tested once, the value read as plain text."""
-        text = sql("(c.custom_fields ->> ?::text)", custom.key)
+    def _json_guarded(self, custom: ast.CustomFieldMatch) -> Sql | None:
+        """The condition on the value when it has the wanted JSON type, else its answer for no
+        value: the type tested once, the value read as plain JSON text or number. None where
+        the key can't be named this way (SQLite: see _sqlite_path)."""
+        if self.dialect == "postgres":
+            type_of = sql("jsonb_typeof(c.custom_fields -> ?::text)", custom.key)
+            text = sql("(c.custom_fields ->> ?::text)", custom.key)
+            number = Sql(f"{text.text}::numeric", text.params)
+            is_string, is_number = "= 'string'", "= 'number'"
+        else:
+            path = _sqlite_path(custom.key)
+            if path is None:
+                return None
+            type_of = sql("json_type(c.custom_fields, ?)", path)
+            text = number = sql("json_extract(c.custom_fields, ?)", path)
+            is_string, is_number = "= 'text'", "IN ('integer', 'real')"
         if custom.string is not None:
-            kind, holds = "string", string_predicate(text, custom.string, present=True)
+            test, holds = (
+                is_string,
+                string_predicate(text, custom.string, self.dialect, present=True),
+            )
             absent = TRUE if _holds_without_value(custom.string) else FALSE
         else:
             assert custom.number is not None
-            number = Sql(f"{text.text}::numeric", text.params)
-            kind, holds, absent = "number", number_predicate(number, custom.number), FALSE
+            test, holds = is_number, number_predicate(number, custom.number, present=True)
+            absent = FALSE
         return (
-            sql(f"(CASE WHEN jsonb_typeof(c.custom_fields -> ?::text) = '{kind}' THEN ", custom.key)
+            Sql("(CASE WHEN ")
+            + type_of
+            + Sql(f" {test} THEN ")
             + holds
             + Sql(" ELSE ")
             + absent
@@ -553,9 +576,10 @@ def int_range(value: Sql, condition: ast.IntCondition, domain: Domain = ANY) -> 
     return TRUE
 
 
-def number_predicate(value: Sql, condition: ast.IntCondition) -> Sql:
-    """Numbers that may be fractional: each bound as given (gt 5 admits 5.5)."""
-    parts = [Sql(f"{value.text} IS NOT NULL", value.params)]
+def number_predicate(value: Sql, condition: ast.IntCondition, *, present: bool = False) -> Sql:
+    """Numbers that may be fractional: each bound as given (gt 5 admits 5.5). `present`: the
+    value is known not to be NULL here."""
+    parts = [] if present else [Sql(f"{value.text} IS NOT NULL", value.params)]
     for op, bound in (
         ("=", condition.eq),
         (">", condition.gt),
@@ -572,6 +596,15 @@ def in_list(column: Sql, values: list[Any]) -> Sql:
     return column + Sql(" IN (") + placeholders(values) + Sql(")")
 
 
+_SQLITE_PATH_SAFE = re.compile(r"[ !#-\[\]-~]*")
+
+
+def _sqlite_path(key: str) -> str | None:
+    """A JSON path naming exactly this key (`$."key"`), for the keys SQLite reads so: printable
+    ASCII without a double quote or backslash (it takes no escapes, and misses non-ASCII keys)."""
+    return f'$."{key}"' if _SQLITE_PATH_SAFE.fullmatch(key) else None
+
+
 def _holds_without_value(condition: ast.StringCondition) -> bool:
     """What a string condition says of a missing value (as string_predicate answers NULL)."""
     return condition.op in ast.NEGATIVE_STRING_OPS or (
@@ -580,7 +613,12 @@ def _holds_without_value(condition: ast.StringCondition) -> bool:
 
 
 def string_predicate(
-    value: Sql, condition: ast.StringCondition, *, folded: bool = False, present: bool = False
+    value: Sql,
+    condition: ast.StringCondition,
+    dialect: Dialect,
+    *,
+    folded: bool = False,
+    present: bool = False,
 ) -> Sql:
     """Case-insensitive string conditions; positive ones are false on NULL, negative ones true.
     `present`: the value is known not to be NULL here."""
@@ -597,7 +635,9 @@ def string_predicate(
         return all_of([is_present, in_list(lowered, sorted({fold(v) for v in operand}))])
     assert isinstance(operand, str)
     text = fold(operand)
-    like = " LIKE ? ESCAPE '\\'"
+    # Backslash escapes LIKE's wildcards: PostgreSQL's default, which SQLite must be told. (An
+    # ESCAPE clause on PostgreSQL costs a like_escape() per row under a generic plan.)
+    like = " LIKE ?" if dialect == "postgres" else " LIKE ? ESCAPE '\\'"
     positive: dict[str, Sql] = {
         "eq": lowered + sql(" = ?", text),
         "neq": lowered + sql(" = ?", text),
