@@ -36,8 +36,8 @@ from app.text import fold
 
 LIKE_ESCAPE = "\\"
 SELF_JOIN_MAX = 4  # "has all of" up to this many values joins their rows, more are grouped
-_DAY_PATTERN_PG = "^[0-9]{4}-[0-9]{2}-[0-9]{2}"
-_DAY_PATTERN_SQLITE = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*"
+DAY_PATTERN_PG = "^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+DAY_PATTERN_SQLITE = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*"
 
 # What a segment reference stands for: its filter, or None for every contact.
 SegmentFilters = Mapping[int, ast.Filter | None]
@@ -428,39 +428,39 @@ class Compiler:
 
     def _json_guarded(self, custom: ast.CustomFieldMatch) -> Sql | None:
         """The condition on the value when it has the wanted JSON type, else its answer for no
-        value: the type tested once, the value read as plain JSON text or number. None where
-        the key can't be named this way (SQLite: see _sqlite_path)."""
+        value: the value read as plain JSON text or number. None where the key can't be named
+        this way (SQLite: see _sqlite_path)."""
         if self.dialect == "postgres":
             type_of = sql("jsonb_typeof(c.custom_fields -> ?::text)", custom.key)
             text = sql("(c.custom_fields ->> ?::text)", custom.key)
             number = Sql(f"{text.text}::numeric", text.params)
-            is_string, is_number = "= 'string'", "= 'number'"
+            string_type, is_number = "'string'", "= 'number'"
         else:
             path = _sqlite_path(custom.key)
             if path is None:
                 return None
             type_of = sql("json_type(c.custom_fields, ?)", path)
             text = number = sql("json_extract(c.custom_fields, ?)", path)
-            is_string, is_number = "= 'text'", "IN ('integer', 'real')"
-        if custom.string is not None:
-            test, holds = (
-                is_string,
-                string_predicate(text, custom.string, self.dialect, present=True),
+            string_type, is_number = "'text'", "IN ('integer', 'real')"
+        if custom.number is not None:
+            # A CASE: the cast must never see a value of another type, whatever order the
+            # planner tests conditions in.
+            holds = number_predicate(number, custom.number, present=True)
+            return (
+                Sql("(CASE WHEN ")
+                + type_of
+                + Sql(f" {is_number} THEN ")
+                + holds
+                + Sql(" ELSE (1 = 0) END)")
             )
-            absent = TRUE if _holds_without_value(custom.string) else FALSE
-        else:
-            assert custom.number is not None
-            test, holds = is_number, number_predicate(number, custom.number, present=True)
-            absent = FALSE
-        return (
-            Sql("(CASE WHEN ")
-            + type_of
-            + Sql(f" {test} THEN ")
-            + holds
-            + Sql(" ELSE ")
-            + absent
-            + Sql(" END)")
-        )
+        assert custom.string is not None
+        # Any JSON value reads as text, so the string test is safe in any order; with the type
+        # test beside it (not around it) the planner runs the more selective first.
+        holds = string_predicate(text, custom.string, self.dialect, present=True)
+        kind = Sql(f"COALESCE({type_of.text}, '')", type_of.params)
+        if _holds_without_value(custom.string):
+            return any_of([kind + Sql(f" <> {string_type}"), holds])
+        return all_of([kind + Sql(f" = {string_type}"), holds])
 
     def _json_type(self, key: str) -> Sql:
         if self.dialect == "postgres":
@@ -489,7 +489,7 @@ class Compiler:
                 + kind_test
                 + Sql(" = 'string' AND ")
                 + text
-                + sql(" ~ ? THEN left(", _DAY_PATTERN_PG)
+                + sql(" ~ ? THEN left(", DAY_PATTERN_PG)
                 + text
                 + Sql(", 10) END)")
             )
@@ -501,7 +501,7 @@ class Compiler:
         return (
             Sql("(SELECT substr(j.value, 1, 10) ")
             + each
-            + sql(" AND j.type = 'text' AND j.value GLOB ?)", _DAY_PATTERN_SQLITE)
+            + sql(" AND j.type = 'text' AND j.value GLOB ?)", DAY_PATTERN_SQLITE)
         )
 
     # -- segment references ----------------------------------------------------------------
