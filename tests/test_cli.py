@@ -80,11 +80,13 @@ def test_import_csv_reports_hostile_rows_and_imports_the_rest(tmp_path: Path) ->
         "  line 5: email: The email 'ANN@example.com' is already on line 2;"
         " each email may appear only once in a file.",
         "  line 6: custom_fields: Custom fields are at most 16384 bytes as JSON; got 200012.",
-        f"Rejected rows written to {rejects}.",
+        f"Rejected rows written to {rejects}, whole, after their line, field and reason:"
+        " fix them there and import that file again.",
     ]
-    assert rejects.read_text(encoding="utf-8").splitlines()[:2] == [
-        "line,field,message",
-        '3,first_name,"The first name is not valid UTF-8 (byte 0xE9 at character 4)."',
+    assert rejects.read_bytes().splitlines()[:2] == [
+        b"rejected_line,rejected_field,rejected_reason,email,first_name,plan",
+        b"3,first_name,The first name is not valid UTF-8 (byte 0xE9 at character 4).,"
+        b"bob@example.com,Ren\xe9,",
     ]
 
     # A file that isn't CSV text at all: one line, exit 1, nothing imported.

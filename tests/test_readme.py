@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
+import shutil
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from app.filters.ids import to_global_id
 from app.main import create_app
-from app.models import Account
+from app.models import Account, Contact
 from app.services.accounts import issue_token
 from app.services.demo import seed_demo
 from app.settings import Settings
@@ -31,7 +38,9 @@ async def test_every_example_runs_against_the_demo_account(db: str, account: Acc
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         for example in examples():
             response = await client.post(
-                "/graphql", json={"query": example}, headers={"Authorization": f"Bearer {token}"}
+                "/graphql",
+                json={"query": example, "variables": await variables_for(example, account)},
+                headers={"Authorization": f"Bearer {token}"},
             )
             body = response.json()
             assert response.status_code == 200 and "errors" not in body, (example, body)
@@ -39,3 +48,73 @@ async def test_every_example_runs_against_the_demo_account(db: str, account: Acc
                 errors = payload.get("userErrors", []) if isinstance(payload, dict) else []
                 # The import example shows one invalid item on purpose.
                 assert all(e["field"] == ["input", "1", "email"] for e in errors), (example, errors)
+
+
+async def variables_for(example: str, account: Account) -> dict[str, Any]:
+    """Values for the variables an example declares: `$ids` names the contact that the
+    import example created."""
+    declared = set(re.findall(r"\$(\w+)\s*:", example))
+    values: dict[str, Any] = {}
+    if "ids" in declared:
+        ada = await Contact.get(account=account, email_lower="ada@example.com")
+        values["ids"] = [to_global_id("Contact", ada.id)]
+    assert declared <= set(values), ("no value for its variables", example)
+    return values
+
+
+# -- the `segments` examples (```console blocks) ------------------------------------------------
+
+SAMPLES = README.parent / "tests" / "samples"
+# `<anything>` in an example's output stands for what changes from run to run.
+PLACEHOLDER = re.compile(r"<[^<>\s][^<>]*>")
+
+
+def console_examples() -> list[tuple[str, list[str]]]:
+    """Each `$ segments ...` command of the README's console blocks, in order, with the output
+    lines shown under it."""
+    steps: list[tuple[str, list[str]]] = []
+    text = README.read_text(encoding="utf-8")
+    for block in re.findall(r"```console\n(.*?)```", text, re.S):
+        for line in block.splitlines():
+            if line.startswith("$ "):
+                steps.append((line[2:], []))
+            elif line.strip():
+                steps[-1][1].append(line.rstrip())
+    return steps
+
+
+def shown(line: str) -> re.Pattern[str]:
+    parts = PLACEHOLDER.split(line)
+    return re.compile(".+?".join(re.escape(part) for part in parts))
+
+
+def test_the_readme_shows_segments_commands() -> None:
+    commands = [command for command, _ in console_examples()]
+    assert len(commands) >= 10
+    assert all(command.startswith("segments ") for command in commands)
+
+
+def test_every_segments_example_runs_and_prints_what_it_shows(tmp_path: Path) -> None:
+    shutil.copytree(SAMPLES, tmp_path / "tests" / "samples")
+    env = {**os.environ, "DATABASE_URL": f"sqlite://{tmp_path / 'readme.sqlite3'}"}
+    for command, expected in console_examples():
+        argv = shlex.split(command)[1:]
+        done = subprocess.run(
+            [sys.executable, "-m", "app", *argv],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, (command, done.stderr)
+        printed = [line.rstrip() for line in done.stdout.splitlines()]
+        # Every line shown appears, in order (blank lines and progress aside).
+        position = 0
+        for line in expected:
+            pattern = shown(line)
+            while position < len(printed) and not pattern.fullmatch(printed[position]):
+                position += 1
+            assert position < len(printed), (command, line, printed)
+            position += 1

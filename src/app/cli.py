@@ -1,37 +1,44 @@
 """The `segments` command: serve, worker, beat, migrate, create-account, seed-demo, import-csv,
-recompute, export-schema."""
+recompute, export-schema, delete-contacts, export, accounts, tokens."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import socket
 import sys
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Iterable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
+from app import cli_accounts
 from app.boot import configure
-from app.db import apply_migrations, database, pending_migrations
-from app.filters.ids import from_global_id
-from app.main import migrate_hint
-from app.models import Account
+from app.cli_support import (
+    ACCOUNT_HELP,
+    CommandError,
+    account_ref,
+    find_account,
+    require_migrated,
+    say,
+)
+from app.db import apply_migrations, database
+from app.filters.ids import from_global_id, parse_pk, to_global_id
+from app.models import Account, Segment
 from app.progress import ProgressBar
 from app.settings import Settings, SettingsError
+from app.text import fold
 
 DEMO_ACCOUNT_NAME = "Demo Academy"
+DEMO_LABEL = "demo"
 SCHEMA_FILE = Path("schema.graphql")
 EXIT_USAGE = 2
 
 
-class CommandError(Exception):
-    """A failure to report in one line, without a traceback."""
-
-
-def _print(*lines: str) -> None:
-    for line in lines:
-        print(line, flush=True)
+_print = say
 
 
 async def _migrate(settings: Settings) -> None:
@@ -76,40 +83,52 @@ async def _seed_demo(settings: Settings, contacts: int, name: str, seed: int) ->
 
 
 async def _import_csv(
-    settings: Settings, path: Path, account_id: int, rejects: Path | None
+    settings: Settings, path: Path, account_id: int, rejects: Path | None, subscribed: bool
 ) -> None:
     from app.services.csv_import import CsvFormatError, count_rows, import_csv
+    from app.services.csv_rejects import RejectsWriter
 
     async with database(settings):
         await _require_migrated(settings)
-        account = await Account.get_or_none(id=account_id)
-        if account is None:
-            raise CommandError(f"No account with id {account_id}.")
+        account = await find_account(account_id)
         try:
             total = count_rows(path)
         except OSError as exc:  # there, but not readable (its permissions, say)
             raise CommandError(f"{path}: {exc.strerror or exc}") from None
         bar = ProgressBar()
+        writer = RejectsWriter(rejects) if rejects is not None else None
         try:
-            report = await import_csv(account, path, lambda done: bar("import", done, total))
+            with writer or nullcontext():
+                report = await import_csv(
+                    account,
+                    path,
+                    lambda done: bar("import", done, total),
+                    subscribed=subscribed,
+                    rejects=writer,
+                )
         except CsvFormatError as exc:
             raise CommandError(f"{path}: {exc}") from None
+        except OSError as exc:  # the rejects file can't be written
+            raise CommandError(f"{exc.filename}: {exc.strerror or exc}") from None
         finally:
             bar.close()
     _print(f"{report.rows} rows read, {report.imported} imported, {len(report.rejected)} rejected.")
+    if report.kept_unsubscribed:
+        _print(
+            f"{report.kept_unsubscribed} of them unsubscribed here before: left unsubscribed"
+            " (only a status column can subscribe them again)."
+        )
     for row in report.rejected[:20]:
         _print(f"  line {row.line}: {row.field or 'row'}: {row.message}")
     if len(report.rejected) > 20:
         _print(
             f"  … and {len(report.rejected) - 20} more" + ("" if rejects else " (see --rejects).")
         )
-    if rejects is not None and report.rejected:
-        with rejects.open("w", encoding="utf-8") as out:
-            out.write("line,field,message\n")
-            for row in report.rejected:
-                message = row.message.replace('"', '""')
-                out.write(f'{row.line},{row.field or ""},"{message}"\n')
-        _print(f"Rejected rows written to {rejects}.")
+    if writer is not None and writer.count:
+        _print(
+            f"Rejected rows written to {rejects}, whole, after their line, field and reason:"
+            " fix them there and import that file again."
+        )
 
 
 async def _recompute(settings: Settings, account_id: int | None) -> None:
@@ -148,44 +167,138 @@ async def _recompute(settings: Settings, account_id: int | None) -> None:
         raise CommandError(f"{failed} of {len(ids)} runs failed.")
 
 
-def account_ref(value: str) -> int:
-    """An account as the CLI takes it: its number, or its ID as the API shows it."""
-    if value.isascii() and value.isdigit():
-        return int(value)
-    pk = from_global_id(value, "Account")
+async def _delete_contacts(settings: Settings, account_id: int, path: Path) -> None:
+    """Erase the account's contacts with the emails of the file (one a line), in batches."""
+    from app.limits import MAX_DELETE_IDS
+    from app.services.erasure import contact_ids_by_email, delete_contacts
+
+    async with database(settings):
+        await _require_migrated(settings)
+        account = await find_account(account_id)
+        deleted, missing = 0, []
+        try:
+            with path.open(encoding="utf-8") as lines:
+                distinct = _distinct_lines(lines)
+                while emails := list(islice(distinct, MAX_DELETE_IDS)):
+                    found = await contact_ids_by_email(account, emails)
+                    result = await delete_contacts(account, list(found.values()), confirm=True)
+                    gone = set(result.items)
+                    deleted += len(gone)
+                    missing += [email for email in emails if found.get(email) not in gone]
+        except UnicodeDecodeError:
+            raise CommandError(f"{path}: not UTF-8 text.") from None
+        except OSError as exc:
+            raise CommandError(f"{path}: {exc.strerror or exc}") from None
+    _print(f"{deleted} deleted, {len(missing)} not found.")
+    for email in missing:
+        _print(f"  not found: {email}")
+
+
+def _distinct_lines(lines: Iterable[str]) -> Iterator[str]:
+    """The non-blank lines, stripped, each email once (in any case)."""
+    seen: set[str] = set()
+    for line in lines:
+        email = line.strip()
+        if email and fold(email) not in seen:
+            seen.add(fold(email))
+            yield email
+
+
+async def _export(settings: Settings, segment_id: int, output: Path | None) -> None:
+    """Write a segment's members as CSV to `output`, or to stdout, with a progress bar."""
+    from app import clock
+    from app.services.export import member_count, members_csv
+
+    async with database(settings):
+        await _require_migrated(settings)
+        segment = await Segment.get_or_none(id=segment_id)
+        if segment is None:
+            raise CommandError(f"No segment with id {segment_id}.")
+        account_id: int = segment.account_id  # type: ignore[attr-defined]
+        now = clock.now()
+        total = await member_count(account_id, segment, now)
+        bar = ProgressBar()
+        try:
+            with _output(output) as out:
+                chunks = members_csv(
+                    account_id, segment, now=now, progress=lambda done: bar("export", done, total)
+                )
+                async for chunk in chunks:
+                    out.write(chunk)
+        except OSError as exc:
+            raise CommandError(f"{output or 'stdout'}: {exc.strerror or exc}") from None
+        finally:
+            bar.close()
+    if output is not None:
+        _print(f"Exported the {total} members of {segment.name!r} to {output}.")
+
+
+@contextmanager
+def _output(path: Path | None) -> Iterator[TextIO]:
+    if path is None:
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    with path.open("w", encoding="utf-8", newline="") as out:
+        yield out
+
+
+def segment_ref(value: str) -> int:
+    """A segment as the CLI takes it, in one spelling: its number, or its ID as the API shows
+    it."""
+    pk = parse_pk(value) or from_global_id(value, "Segment")
     if pk is None:
-        raise argparse.ArgumentTypeError(f"{value!r} is neither an account number nor its ID")
+        raise argparse.ArgumentTypeError(f"{value!r} is neither a segment number nor its ID")
     return pk
 
 
 async def _require_migrated(settings: Settings) -> None:
-    pending = await pending_migrations()
-    if pending:
-        raise CommandError(migrate_hint(pending))
+    await require_migrated()
 
 
-async def _prepare_serve(settings: Settings, demo: bool, demo_contacts: int) -> str | None:
+async def _prepare_serve(
+    settings: Settings, demo: bool, demo_contacts: int
+) -> tuple[Account, str] | None:
     """Migrate the embedded database (PostgreSQL is migrated explicitly, by `segments migrate`),
-    and with --demo make sure the demo account exists; returns a fresh demo token."""
+    and with --demo make sure the demo account exists; returns it with a fresh demo token, the
+    previous one revoked (demo tokens don't pile up)."""
     if not settings.is_postgres:
         await apply_migrations(settings)
     async with database(settings):
         await _require_migrated(settings)
         if not demo:
             return None
-        from app.services.accounts import create_account, issue_token
+        from app.services.accounts import create_account
         from app.services.counts import refresh_all_counts
         from app.services.demo import seed_demo
+        from app.services.tokens import replace_tokens
 
         account = await Account.filter(name=DEMO_ACCOUNT_NAME).order_by("id").first()
         if account is None:
-            created = await create_account(DEMO_ACCOUNT_NAME)
+            created = await create_account(DEMO_ACCOUNT_NAME, label=DEMO_LABEL)
             bar = ProgressBar()
             await seed_demo(created.account, demo_contacts, progress=bar)
             bar.close()
             await refresh_all_counts(created.account.id)
-            return created.token
-        return await issue_token(account, "demo")
+            return created.account, created.token
+        return account, await replace_tokens(account, DEMO_LABEL)
+
+
+def _check_port(host: str, port: int) -> None:
+    """Refuse at once when the address is taken, before migrating or seeding anything."""
+    try:
+        family, kind, _, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind) as probe:
+            # As uvicorn binds: a port whose closed connections linger in TIME_WAIT is free.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        raise CommandError(
+            f"Can't listen on {host}:{port}: {exc.strerror or exc}. "
+            "Stop what uses it, or pick another port with --port."
+        ) from None
 
 
 def _serve(settings: Settings, demo: bool, demo_contacts: int, workers: int) -> None:
@@ -193,15 +306,19 @@ def _serve(settings: Settings, demo: bool, demo_contacts: int, workers: int) -> 
 
     from app.main import create_app
 
-    token = asyncio.run(_prepare_serve(settings, demo, demo_contacts))
+    _check_port(settings.host, settings.port)
+    prepared = asyncio.run(_prepare_serve(settings, demo, demo_contacts))
     url = f"http://{settings.host}:{settings.port}/graphql"
-    if token:
+    if prepared:
+        account, token = prepared
         _print(
             "",
-            f"Demo account {DEMO_ACCOUNT_NAME!r} is ready. Its API token (new for this run):",
+            f"Demo account {DEMO_ACCOUNT_NAME!r} is ready: ID {to_global_id('Account', account.id)}"
+            f" (number {account.id}).",
+            "Its API token, new for this run (the previous demo token is revoked):",
             f"    {token}",
             "",
-            f'GraphiQL: open {url} and add the header {{"Authorization": "Bearer {token}"}}',
+            f"GraphiQL, the token filled in: {url}#token={token}",
             "Or from a shell:",
             f"    curl -s {url} -H 'Authorization: Bearer {token}' \\",
             "         -H 'Content-Type: application/json' \\",
@@ -268,10 +385,23 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the API (uvicorn)")
-    serve.add_argument("--host", help="interface to listen on (SEGMENTS_HOST)")
-    serve.add_argument("--port", type=int, help="port (SEGMENTS_PORT)")
-    serve.add_argument("--demo", action="store_true", help="create and seed a demo account first")
-    serve.add_argument("--demo-contacts", type=int, default=5000, metavar="N")
+    serve.add_argument(
+        "--host", help="interface to listen on (default: $SEGMENTS_HOST, else 127.0.0.1)"
+    )
+    serve.add_argument("--port", type=int, help="port (default: $SEGMENTS_PORT, else 8000)")
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="first make sure the demo account exists (created and seeded once), and print its"
+        " ID and a new token, revoking the previous demo token (default: off)",
+    )
+    serve.add_argument(
+        "--demo-contacts",
+        type=int,
+        default=5000,
+        metavar="N",
+        help="contacts seeded into a new demo account (default: %(default)s)",
+    )
     serve.add_argument(
         "--workers",
         type=int,
@@ -284,12 +414,18 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="apply the pending database migrations")
 
     create = commands.add_parser("create-account", help="create an account; prints its token")
-    create.add_argument("name")
+    create.add_argument("name", help="the account's name")
 
     seed = commands.add_parser("seed-demo", help="create a demo account filled with data")
-    seed.add_argument("--contacts", type=int, default=5000, metavar="N")
-    seed.add_argument("--name", default=DEMO_ACCOUNT_NAME)
-    seed.add_argument("--seed", type=int, default=0, help="random seed (same seed, same data)")
+    seed.add_argument(
+        "--contacts", type=int, default=5000, metavar="N", help="contacts (default: %(default)s)"
+    )
+    seed.add_argument(
+        "--name", default=DEMO_ACCOUNT_NAME, help="the account's name (default: %(default)s)"
+    )
+    seed.add_argument(
+        "--seed", type=int, default=0, help="random seed: same seed, same data (default: 0)"
+    )
 
     worker = commands.add_parser("worker", help="run a Celery worker (needs REDIS_URL)")
     worker.add_argument(
@@ -315,16 +451,60 @@ def build_parser() -> argparse.ArgumentParser:
         "recompute", help="run the nightly work now, in this process (cron-friendly)"
     )
     recompute.add_argument(
-        "--account", type=account_ref, metavar="ID", help="only this account (default: all)"
+        "--account", type=account_ref, metavar="ID", help=f"{ACCOUNT_HELP} (default: all)"
     )
 
     export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
-    export.add_argument("path", type=Path, nargs="?", default=SCHEMA_FILE)
+    export.add_argument(
+        "path", type=Path, nargs="?", default=SCHEMA_FILE, help="(default: %(default)s)"
+    )
 
-    imp = commands.add_parser("import-csv", help="import contacts from a CSV file")
-    imp.add_argument("path", type=Path)
-    imp.add_argument("--account", type=account_ref, required=True, metavar="ID")
-    imp.add_argument("--rejects", type=Path, help="write the rejected rows' errors to this CSV")
+    imp = commands.add_parser(
+        "import-csv",
+        aliases=["import"],
+        help="import contacts from a CSV file (this project's columns, or an export of"
+        " Mailchimp, Kajabi, ConvertKit or Klaviyo)",
+    )
+    imp.add_argument("path", type=Path, help="the CSV file (UTF-8)")
+    imp.add_argument("--account", type=account_ref, required=True, metavar="ID", help=ACCOUNT_HELP)
+    imp.add_argument(
+        "--rejects",
+        type=Path,
+        metavar="OUT.csv",
+        help="write each rejected row here, whole, after its line, field and reason, to fix"
+        " and import again (default: none, the rejections are only listed)",
+    )
+    imp.add_argument(
+        "--subscribed",
+        action="store_true",
+        help="rows that don't give a status are subscribers, for a list of subscribers"
+        " exported without a status column; never re-subscribes a contact who unsubscribed"
+        " here (default: off; a file with opt-in times and no status column, as Mailchimp's,"
+        " is read so anyway)",
+    )
+
+    erase = commands.add_parser(
+        "delete-contacts", help="delete contacts for good, by email, with all that is known of them"
+    )
+    erase.add_argument(
+        "--account", type=account_ref, required=True, metavar="ID", help=ACCOUNT_HELP
+    )
+    erase.add_argument(
+        "--emails", type=Path, required=True, metavar="FILE", help="one email a line"
+    )
+
+    cli_accounts.add_commands(commands)
+
+    export_members = commands.add_parser("export", help="write a segment's members as CSV")
+    export_members.add_argument(
+        "segment",
+        type=segment_ref,
+        metavar="SEGMENT_ID",
+        help="the segment: its number, or its ID as the API shows it",
+    )
+    export_members.add_argument(
+        "--output", type=Path, metavar="FILE", help="write here (default: stdout)"
+    )
     return parser
 
 
@@ -340,10 +520,20 @@ def _command(args: argparse.Namespace, settings: Settings) -> Coroutine[Any, Any
             return _seed_demo(settings, args.contacts, args.name, args.seed)
         case "recompute":
             return _recompute(settings, args.account)
-        case "import-csv":
+        case "import-csv" | "import":
             if not args.path.is_file():
                 raise CommandError(f"No such file: {args.path}")
-            return _import_csv(settings, args.path, args.account, args.rejects)
+            if args.rejects is not None and not args.rejects.resolve().parent.is_dir():
+                raise CommandError(f"No such folder for --rejects: {args.rejects.parent}")
+            return _import_csv(settings, args.path, args.account, args.rejects, args.subscribed)
+        case command if command in cli_accounts.COMMANDS:
+            return cli_accounts.run(args, settings)
+        case "delete-contacts":
+            if not args.emails.is_file():
+                raise CommandError(f"No such file: {args.emails}")
+            return _delete_contacts(settings, args.account, args.emails)
+        case "export":
+            return _export(settings, args.segment, args.output)
     raise CommandError(f"Unknown command {args.command!r}.")
 
 

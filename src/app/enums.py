@@ -71,3 +71,13 @@ class RunTrigger(StrEnum):
     MANUAL = "MANUAL"  # accountRecompute
     SETTINGS = "SETTINGS"  # a change of the engagement settings
     COMMAND = "COMMAND"  # `segments recompute`
+
+
+class CustomFieldKind(StrEnum):
+    """The kinds of value a custom field key holds, as the filter's conditions see them."""
+
+    STRING = "STRING"
+    NUMBER = "NUMBER"
+    DATE = "DATE"  # a string that starts with a day, YYYY-MM-DD
+    BOOLEAN = "BOOLEAN"
+    OTHER = "OTHER"  # objects and lists

@@ -22,6 +22,9 @@ MAX_TOKEN_LENGTH = 200  # an Authorization header's token
 DEFAULT_PAGE = 50
 MAX_PAGE = 500
 MAX_BATCH = 1_000  # items of one batch mutation, ids of contactsTag
+# Contacts one contactsDelete erases, with their events, purchases and links, in one
+# transaction: 0.6 s for 1 000 contacts of 25 events each among 5 M events (PostgreSQL).
+MAX_DELETE_IDS = 1_000
 MAX_SAMPLE = 100  # segmentPreview's sample
 MAX_HISTORY_DAYS = 366
 

@@ -8,10 +8,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
+from app import graphiql
 from app.boot import configure
 from app.db import close_db, init_db, pending_migrations
+from app.exports import segment_members_csv
 from app.graphql.view import AuthenticatedGraphQL
 from app.health import healthz, readyz
 from app.schedule import periodic
@@ -63,8 +65,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=[
             Route("/graphql", AuthenticatedGraphQL(settings.graphiql), methods=["GET", "POST"]),
+            Route("/segments/{segment_id}/members.csv", segment_members_csv, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            # GraphiQL's own files, so its page needs no internet (app.graphiql).
+            *([Mount(graphiql.ASSETS_PATH, graphiql.assets())] if settings.graphiql else []),
         ],
         lifespan=lifespan,
     )

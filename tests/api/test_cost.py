@@ -103,6 +103,17 @@ def test_variables_are_read_as_execution_coerces_them() -> None:
     assert cost("{ tags(first: -5) { edges { node { name } } } }") == 1 + DEFAULT_PAGE * 2
 
 
+def test_the_builder_choices_cost_like_any_list() -> None:
+    # campaigns is a connection: its page counts; customFieldKeys a plain list of objects.
+    assert cost("{ campaigns(first: 500) { edges { node { name sent } } } }") == 1 + 500 * 2
+    assert cost("{ campaigns { totalCount edges { cursor } } }") == 1 + DEFAULT_PAGE
+    assert cost("{ customFieldKeys { key kinds contactCount } }") == LIST_OF_OBJECTS
+    aliased = " ".join(
+        f"c{i}: campaigns(first: 500) {{ edges {{ node {{ name }} }} }}" for i in range(100)
+    )
+    assert cost(f"{{ {aliased} }}") > MAX_QUERY_COST
+
+
 def test_plain_lists_of_objects_count_a_fixed_size() -> None:
     assert cost('{ node(id: "x") { ... on Contact { tags { name } } } }') == 1 + LIST_OF_OBJECTS
     assert cost("{ segmentPreview(filter: {isCustomer: true}) { count sample { email } } }") == (

@@ -1020,6 +1020,7 @@ async def build_world(client: httpx.AsyncClient, token: str) -> World:
     for name in ("segments", "tags", "products"):
         cursors[name] = read[name]["pageInfo"]["endCursor"]
     cursors["members"] = read["node"]["members"]["pageInfo"]["endCursor"]
+    cursors["campaigns"] = None  # the world records no events: cursors of no campaign
     return World(
         client=client,
         token=token,
@@ -1767,6 +1768,61 @@ async def check_contacts_tag(world: World, call: Call, answer: Answer) -> list[s
     return problems
 
 
+CONTACTS_DELETE = f"""
+mutation($ids: [ID!]!, $confirm: Boolean!) {{
+  contactsDelete(ids: $ids, confirm: $confirm) {{ deletedContactIds {ERRORS} }}
+}}"""
+
+
+def build_contacts_delete(data: st.DataObject, world: World) -> Call:
+    variables: dict[str, Any] = {"ids": world.contacts[:1], "confirm": True}
+    slot = choose(data, "hostile argument", ["ids", "confirm"])
+    refuse = None
+    if slot == "ids":
+        kind = choose(data, "hostile ids", ["malformed", "list"])
+        if kind == "malformed":
+            bad = data.draw(hostile_ids("Contact", pk(world.contacts[2])), label="hostile id")
+            variables["ids"] = [world.contacts[0], bad]
+            refuse = "a malformed global ID"
+        else:
+            variables["ids"] = choose(
+                data, "hostile list", [[], None, [None], world.contacts[0], world.contacts * 300]
+            )
+    else:
+        junk = choose(data, "hostile confirm", ["true", 1, 0, None, [], "yes", math.nan])
+        variables["confirm"] = junk
+    return Call(
+        "contactsDelete",
+        CONTACTS_DELETE,
+        variables,
+        slot,
+        slot,
+        check_contacts_delete,
+        mutation=True,
+        refuse=refuse,
+    )
+
+
+async def check_contacts_delete(world: World, call: Call, answer: Answer) -> list[str]:
+    payload = field_of(answer, "contactsDelete")
+    if payload is None:
+        return []
+    problems = single_errors(call, payload["userErrors"], call.slot)
+    deleted = payload["deletedContactIds"]
+    if not set(deleted) <= set(world.contacts):
+        problems.append(f"deleted what it was not given: {deleted}")
+    if call.refuse:
+        if not any(e.get("field") == ["ids", "1"] for e in payload["userErrors"]):
+            problems.append(f"malformed global ID not reported at its index: {payload}")
+        if deleted != [world.contacts[0]]:
+            problems.append(f"the good ID of the call was not deleted: {deleted}")
+        read, nodes = await read_nodes(world, {"c": world.contacts[2]}, "... on Contact { id }")
+        problems += read_problems("the contact", read)
+        if not nodes.get("c"):
+            problems.append("malformed global ID accepted: the contact it resembles is gone")
+    return problems
+
+
 SEGMENT = "id name description filter count { value computedAt isStale }"
 SEGMENT_CREATE = f"""
 mutation($input: SegmentInput!) {{ segmentCreate(input: $input) {{ segment {{ {SEGMENT} }} {ERRORS} }} }}"""
@@ -2090,6 +2146,7 @@ LISTS = {
     "segments": f"query($first: Int, $after: String) {{ segments(first: $first, after: $after) {{ totalCount {PAGE_INFO} edges {{ cursor node {{ id name filter count {{ value }} }} }} }} }}",
     "tags": f"query($first: Int, $after: String) {{ tags(first: $first, after: $after) {{ totalCount {PAGE_INFO} edges {{ cursor node {{ id name contactCount }} }} }} }}",
     "products": f"query($first: Int, $after: String) {{ products(first: $first, after: $after) {{ totalCount {PAGE_INFO} edges {{ cursor node {{ id externalId title kind }} }} }} }}",
+    "campaigns": f"query($first: Int, $after: String) {{ campaigns(first: $first, after: $after) {{ totalCount {PAGE_INFO} edges {{ cursor node {{ name firstEventAt lastEventAt sent }} }} }} }}",
 }
 PREVIEW = f"""
 query($filter: ContactFilter!, $sample: Int) {{ segmentPreview(filter: $filter, sample: $sample) {{ count sample {{ {CONTACT} }} }} }}"""
@@ -2243,6 +2300,7 @@ BUILDERS: dict[str, Callable[[st.DataObject, World], Call]] = {
     "offersGrant": build_offers_grant,
     "emailEventsRecord": build_email_events,
     "contactsTag": build_contacts_tag,
+    "contactsDelete": build_contacts_delete,
     "segmentCreate": build_segment_create,
     "segmentUpdate": build_segment_update,
     "segmentDelete": build_segment_delete,
@@ -2255,12 +2313,13 @@ BUILDERS: dict[str, Callable[[st.DataObject, World], Call]] = {
     "segments": list_builder("segments"),
     "tags": list_builder("tags"),
     "products": list_builder("products"),
+    "campaigns": list_builder("campaigns"),
     "segmentPreview": build_preview,
     "Segment.history": build_history,
     "Segment.members": build_members,
     "Segment.explain": build_explain,
 }
-MUTATIONS = frozenset(list(BUILDERS)[:11])
+MUTATIONS = frozenset(list(BUILDERS)[:12])
 
 
 # ------------------------------------------------------------------------------ failing

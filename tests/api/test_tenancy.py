@@ -191,6 +191,16 @@ async def test_every_id_taking_field_is_scoped_to_the_callers_account(api: Api, 
         )["contactsTag"]
         user_error(payload)
 
+    async def contacts_delete() -> None:
+        payload = (
+            await api.run(
+                "mutation($ids: [ID!]!) { contactsDelete(ids: $ids, confirm: true) { deletedContactIds userErrors { code } } }",
+                {"ids": [contact]},
+            )
+        )["contactsDelete"]
+        assert payload["deletedContactIds"] == []
+        user_error(payload)
+
     async def offers_grant() -> None:
         payload = (
             await api.run(
@@ -213,6 +223,7 @@ async def test_every_id_taking_field_is_scoped_to_the_callers_account(api: Api, 
         "Mutation.segmentTag": segment_tag,
         "Mutation.segmentRefreshCount": segment_refresh,
         "Mutation.contactsTag": contacts_tag,
+        "Mutation.contactsDelete": contacts_delete,
         "Mutation.offersGrant": offers_grant,
     }
     assert fields_taking_ids() == set(checks), (

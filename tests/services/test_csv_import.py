@@ -10,12 +10,11 @@ import pytest
 from app.limits import MAX_CSV_LINE
 from app.models import Account, Contact
 from app.services import csv_import
+from app.services.csv_columns import column_key, custom_value
 from app.services.csv_import import (
     CsvFormatError,
     ImportReport,
-    column_key,
     count_rows,
-    custom_value,
     import_csv,
     import_rows,
 )

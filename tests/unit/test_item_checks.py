@@ -67,7 +67,7 @@ def rejection(check: Any, item: object) -> tuple[str | None, ErrorCode]:
 )
 def test_contact_item_rejections(fields: dict[str, Any], field: str, code: ErrorCode) -> None:
     item = ContactData(**{"email": "ann@example.com", **fields})
-    assert rejection(contacts._clean, item) == (field, code)
+    assert rejection(lambda i: contacts._clean(i, NOW), item) == (field, code)
 
 
 def test_a_clean_contact_holds_only_the_given_fields() -> None:
@@ -81,7 +81,8 @@ def test_a_clean_contact_holds_only_the_given_fields() -> None:
             birth_date=date.today(),  # today is not the future
             custom_fields={"k" * 100: 1},
             tags=["B", "b", "a"],
-        )
+        ),
+        NOW,
     )
 
     assert (clean.email, clean.email_lower) == ("Ann@Example.com", "ann@example.com")
@@ -94,7 +95,7 @@ def test_a_clean_contact_holds_only_the_given_fields() -> None:
     }
     assert clean.custom_fields == {"k" * 100: 1}
     assert clean.tags == ["B", "a"]
-    assert contacts._clean(ContactData(email="a@example.com")).custom_fields is None
+    assert contacts._clean(ContactData(email="a@example.com"), NOW).custom_fields is None
     assert ContactData(email="a@example.com").first_name is UNSET
 
 
@@ -196,13 +197,13 @@ def test_a_clean_event_drops_blank_campaign_and_external_id() -> None:
 
 
 def test_two_spellings_of_one_address_are_one_contact() -> None:
-    composed = contacts._clean(ContactData(email="jos\u00e9@example.com"))
-    decomposed = contacts._clean(ContactData(email="jose\u0301@example.com"))
+    composed = contacts._clean(ContactData(email="jos\u00e9@example.com"), NOW)
+    decomposed = contacts._clean(ContactData(email="jose\u0301@example.com"), NOW)
     assert composed.email_lower == decomposed.email_lower == "jos\u00e9@example.com"
 
 
 def test_custom_fields_are_normalized_and_kept() -> None:
     item = contacts._clean(
-        ContactData(email="a@x.io", custom_fields={" plan ": "pro", "n": 1.5, "l": [1, None]})
+        ContactData(email="a@x.io", custom_fields={" plan ": "pro", "n": 1.5, "l": [1, None]}), NOW
     )
     assert item.custom_fields == {"plan": "pro", "n": 1.5, "l": [1, None]}

@@ -21,12 +21,16 @@ from operator import attrgetter
 from typing import Any, NamedTuple, TypeVar
 
 from graphql import (
+    GraphQLBoolean,
     GraphQLField,
+    GraphQLID,
+    GraphQLInt,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLString,
     get_nullable_type,
     is_leaf_type,
 )
@@ -44,6 +48,7 @@ _NODE_RESOLVE_ID = Node.__dict__["resolve_id"].__func__
 _NODE_RESOLVE_TYPENAME = Node.__dict__["resolve_typename"].__func__
 _NO_VALUE = object()  # the plain path can't tell: let graphql-core do the field
 _NO_INFO: Any = None
+_INT32 = -(2**31)  # GraphQL's Int: -2^31 <= n < 2^31
 F = TypeVar("F", bound=Callable[..., Any])  # Strawberry's is_type_of reads only the value
 
 
@@ -173,7 +178,18 @@ def _nested(parent_type: GraphQLObjectType, field_name: str) -> _Nested | None:
 
 
 def _coerce(leaf: GraphQLLeafType) -> Callable[[Any], Any]:
-    return leaf.coerce_output_value
+    """The leaf type's output coercion, with the values built-in scalars pass unchanged
+    (a str for String and ID, a bool for Boolean, a 32-bit int for Int) let through at once."""
+    general = leaf.coerce_output_value
+    if leaf is GraphQLString or leaf is GraphQLID:
+        return lambda value: value if type(value) is str else general(value)
+    if leaf is GraphQLBoolean:
+        return lambda value: value if type(value) is bool else general(value)
+    if leaf is GraphQLInt:
+        return lambda value: (
+            value if type(value) is int and _INT32 <= value < -_INT32 else general(value)
+        )
+    return general
 
 
 class PlainFieldsExecutor(StrawberryGraphQLCoreExecutionContext):

@@ -38,9 +38,9 @@ class Loaders:
     def __init__(self, account: Account, now: datetime) -> None:
         self.account = account
         self.now = now
-        self.tags_by_contact = _loader(self._tags)
-        self.owned_by_contact = _loader(self._owned)
-        self.segments_by_contact = _loader(self._segments_of)
+        self.tags_by_contact = _loader(self.read_tags)
+        self.owned_by_contact = _loader(self.read_owned)
+        self.segments_by_contact = _loader(self.read_segments)
         self.tag_contact_count = _loader(self._tag_counts)
         self._segments: list[Segment] | None = None
 
@@ -56,7 +56,7 @@ class Loaders:
             self._segments = defaults + custom
         return self._segments
 
-    async def _tags(self, contact_ids: list[int]) -> list[list[TagType]]:
+    async def read_tags(self, contact_ids: list[int]) -> list[list[TagType]]:
         # Rows, not models: a contact's tags show their id and name.
         from app.graphql.types.tag import TagType  # the types import the context, which needs us
 
@@ -79,7 +79,7 @@ class Loaders:
             grouped[int(row["contact_id"])].append((row["name_lower"], tag))
         return [[tag for _, tag in sorted(grouped[cid], key=_by_name)] for cid in contact_ids]
 
-    async def _owned(self, contact_ids: list[int]) -> list[list[OwnedProduct]]:
+    async def read_owned(self, contact_ids: list[int]) -> list[list[OwnedProduct]]:
         rows = await OwnedProduct.filter(
             account=self.account, contact_id__in=contact_ids
         ).select_related("product")
@@ -88,7 +88,7 @@ class Loaders:
             grouped[row.contact_id].append(row)  # type: ignore[attr-defined]
         return [sorted(grouped[cid], key=lambda o: o.granted_at) for cid in contact_ids]
 
-    async def _segments_of(self, contact_ids: list[int]) -> list[list[Segment]]:
+    async def read_segments(self, contact_ids: list[int]) -> list[list[Segment]]:
         segments = await self.segments()
         definitions = {s.id: segment_filter(s) for s in segments}
         held = await query.memberships(self.account.id, definitions, contact_ids, now=self.now)

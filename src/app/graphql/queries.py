@@ -19,14 +19,17 @@ from app.graphql.lists import (
     tag_connection,
 )
 from app.graphql.types.account import AccountType
+from app.graphql.types.campaign import CampaignConnection, campaign_connection
 from app.graphql.types.contact import (
     ContactConnection,
     ContactOrder,
     ContactType,
     contact_connection,
 )
+from app.graphql.types.custom_field import CustomFieldKeyType
 from app.graphql.types.job import BulkJobType
 from app.models import BulkJob
+from app.services import custom_fields
 from app.services import segments as service
 from app.services.errors import DomainError
 
@@ -116,6 +119,23 @@ class Query:
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> ProductConnection:
         return await product_connection(info, first, after)
+
+    @strawberry.field(
+        description="The custom field keys the account's contacts hold, with the kinds of "
+        "value under each: a builder's choices for `customField`."
+    )
+    async def custom_field_keys(self, info: Info) -> list[CustomFieldKeyType]:
+        found = await custom_fields.custom_field_keys(info.context.account.id)
+        return [CustomFieldKeyType.from_domain(key) for key in found]
+
+    @strawberry.field(
+        description="The campaigns the account's email events name, newest first: a "
+        "builder's choices for `emailActivity.campaign`."
+    )
+    async def campaigns(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> CampaignConnection:
+        return await campaign_connection(info, first, after)
 
     @strawberry.field
     async def bulk_job(self, info: Info, id: strawberry.ID) -> BulkJobType | None:

@@ -19,6 +19,7 @@ from app.graphql import enums  # noqa: F401 - registers the domain enums
 from app.graphql.cost import QueryCostLimiter
 from app.graphql.execution import PlainFieldsExecutor
 from app.graphql.masking import MaskFaults
+from app.graphql.mutations.erasure import ErasureMutations
 from app.graphql.mutations.ingest import IngestMutations
 from app.graphql.mutations.segments import SegmentMutations
 from app.graphql.queries import Query
@@ -40,7 +41,7 @@ LIMIT_RULES = (
 
 
 @strawberry.type
-class Mutation(SegmentMutations, IngestMutations):
+class Mutation(SegmentMutations, IngestMutations, ErasureMutations):
     pass
 
 

@@ -15,6 +15,7 @@ from strawberry.http import GraphQLHTTPResponse
 
 from app import clock
 from app.auth import authenticate, bearer_token
+from app.graphiql import page as graphiql_page
 from app.graphql.context import Context
 from app.graphql.schema import schema
 from app.graphql.transport import (
@@ -102,10 +103,11 @@ def unauthorized(message: str) -> JSONResponse:
 
 
 class AuthenticatedGraphQL:
-    """Answers 401 without a valid token; GraphiQL's page itself needs none."""
+    """Answers 401 without a valid token; GraphiQL's page itself needs none (it is ours, with
+    its assets served by the app: app.graphiql)."""
 
     def __init__(self, graphiql: bool) -> None:
-        self.view = GraphQLView(schema, graphql_ide="graphiql" if graphiql else None)
+        self.view = GraphQLView(schema, graphql_ide=None)
         self.graphiql = graphiql
 
     def _is_ide_page(self, request: Request) -> bool:
@@ -158,7 +160,8 @@ class AuthenticatedGraphQL:
         receive = replay(body)
         request = Request(scope, receive)
         if self._is_ide_page(request):
-            await HTMLResponse(self.view.graphql_ide_html)(scope, receive, send)
+            page = graphiql_page(scope.get("root_path", ""))
+            await HTMLResponse(page)(scope, receive, send)
             return
         query = request.query_params.get("query")
         if (

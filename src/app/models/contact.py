@@ -1,6 +1,5 @@
 """Contacts, with the engagement fields kept denormalised by the ingestion services."""
 
-
 from tortoise import fields
 from tortoise.models import Model
 

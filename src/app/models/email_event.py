@@ -31,4 +31,8 @@ class EmailEvent(Model):
             # "anyone who opened in the last 30 days": a range scan that drives the query.
             ("account_id", "kind", "occurred_at", "contact_id"),
             ("account_id", "campaign", "kind", "contact_id"),
+            # A campaign's first and last event, two index probes each (the campaigns picker).
+            ("account_id", "campaign", "occurred_at"),
+            # ON DELETE CASCADE looks events up by contact alone (erasure).
+            ("contact_id",),
         )

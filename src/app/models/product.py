@@ -44,7 +44,8 @@ class OwnedProduct(Model):
     class Meta:
         table = "owned_products"
         unique_together = (("account_id", "contact_id", "product_id"),)
-        indexes = (("account_id", "product_id", "contact_id", "progress"),)
+        # ("contact_id",): ON DELETE CASCADE looks rows up by contact alone (erasure).
+        indexes = (("account_id", "product_id", "contact_id", "progress"), ("contact_id",))
 
 
 class Purchase(Model):
@@ -67,4 +68,5 @@ class Purchase(Model):
         indexes = (
             ("account_id", "contact_id", "occurred_at"),
             ("account_id", "product_id", "contact_id", "occurred_at"),
+            ("contact_id",),  # ON DELETE CASCADE looks purchases up by contact alone (erasure)
         )

@@ -1,6 +1,5 @@
 """Saved segments (the six defaults and custom ones), their daily counts, and bulk jobs."""
 
-
 from tortoise import fields
 from tortoise.models import Model
 

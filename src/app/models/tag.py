@@ -38,4 +38,5 @@ class ContactTag(Model):
         table = "contact_tags"
         # Both directions: "contact has tag" semi-joins and "members of tag" scans.
         unique_together = (("account_id", "contact_id", "tag_id"),)
-        indexes = (("account_id", "tag_id", "contact_id"),)
+        # ("contact_id",): ON DELETE CASCADE looks links up by contact alone (erasure).
+        indexes = (("account_id", "tag_id", "contact_id"), ("contact_id",))

@@ -12,12 +12,15 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from app import clock, limits
+from app.db import connection, dialect
 from app.engagement import apply_rules
 from app.enums import EmailRisk, SubscriptionStatus, UnsubscribeReason
+from app.filters.sql import Sql, placeholders, render, sql
 from app.models import Account, Contact, ContactTag, Tag
 from app.services.batch import BatchResult, check_size, validate_all
 from app.services.checks import (
     check_date,
+    check_time,
     clean_custom_fields,
     clean_text,
     normalize_email,
@@ -54,6 +57,14 @@ class ContactData:
     # Merged into the stored object; a key given as null is removed.
     custom_fields: dict[str, Any] | Unset = UNSET
     tags: list[str] = field(default_factory=list)
+    # Known from elsewhere (an import): when the contact opted in, and since when it exists.
+    # The opt-in time is used when this call subscribes the contact; the creation time moves
+    # a stored one earlier, never later.
+    subscribed_at: datetime | Unset = UNSET
+    created_at: datetime | Unset = UNSET
+    # A SUBSCRIBED that the data only implies (an import of a subscriber list) never
+    # re-subscribes a contact who unsubscribed here.
+    keep_unsubscribed: bool = False
 
 
 @dataclass
@@ -63,6 +74,7 @@ class _CleanContact:
     values: dict[str, Any]
     custom_fields: dict[str, Any] | None
     tags: list[str]
+    keep_unsubscribed: bool = False
 
 
 def clean_tag_names(names: Sequence[str], field_name: str = "tags") -> list[str]:
@@ -83,7 +95,7 @@ def clean_tag_names(names: Sequence[str], field_name: str = "tags") -> list[str]
     return list(seen.values())
 
 
-def _clean(item: ContactData) -> _CleanContact:
+def _clean(item: ContactData, now: datetime) -> _CleanContact:
     email = normalize_email(item.email)
     values: dict[str, Any] = {}
     for name, limit in (
@@ -114,10 +126,15 @@ def _clean(item: ContactData) -> _CleanContact:
             if item.birth_date > clock.now().date():
                 raise ItemInvalid("birth_date", "A birth date can't be in the future.")
         values["birth_date"] = item.birth_date
+    for name in ("created_at", "subscribed_at"):
+        moment = getattr(item, name)
+        if moment is not UNSET:
+            values[name] = check_time(moment, name, now)
     custom: dict[str, Any] | None = None
     if item.custom_fields is not UNSET:
         custom = clean_custom_fields(item.custom_fields)
-    return _CleanContact(email, fold(email), values, custom, clean_tag_names(item.tags))
+    tags = clean_tag_names(item.tags)
+    return _CleanContact(email, fold(email), values, custom, tags, item.keep_unsubscribed)
 
 
 def _apply(contact: Contact, clean: _CleanContact, now: datetime) -> None:
@@ -126,6 +143,14 @@ def _apply(contact: Contact, clean: _CleanContact, now: datetime) -> None:
     values = dict(clean.values)
     status = values.pop("subscription_status", None)
     reason = values.pop("unsubscribe_reason", None)
+    subscribed_at = values.pop("subscribed_at", None)
+    created_at = values.pop("created_at", None)
+    if (
+        clean.keep_unsubscribed
+        and status is SubscriptionStatus.SUBSCRIBED
+        and contact.subscription_status is SubscriptionStatus.UNSUBSCRIBED
+    ):
+        status = None
     effective = status or contact.subscription_status
     if reason is not None and effective is not SubscriptionStatus.UNSUBSCRIBED:
         raise ItemInvalid(
@@ -146,13 +171,15 @@ def _apply(contact: Contact, clean: _CleanContact, now: datetime) -> None:
         contact.subscription_status = status
         contact.unsubscribe_reason = None
         if status is SubscriptionStatus.SUBSCRIBED:
-            contact.subscribed_at = now
+            contact.subscribed_at = subscribed_at or now
         if status is SubscriptionStatus.UNSUBSCRIBED:
             contact.unsubscribe_reason = UnsubscribeReason.MANUAL
     if reason is not None:
         contact.unsubscribe_reason = reason
     if merged is not None:
         contact.custom_fields = merged
+    if created_at is not None and created_at < contact.created_at:
+        contact.created_at = created_at
 
 
 _PROFILE_FIELDS = [
@@ -177,7 +204,7 @@ async def upsert_contacts(
     check_size(items)
     now = now or clock.now()
     result: BatchResult[Contact] = BatchResult()
-    valid = validate_all(items, _clean, result.errors)
+    valid = validate_all(items, lambda item: _clean(item, now), result.errors)
     if not valid:
         return result
     checked = list(result.errors)
@@ -234,7 +261,9 @@ async def _upsert(
         if existing:
             for contact in existing.values():
                 contact.updated_at = now
-            await Contact.bulk_update(list(existing.values()), _PROFILE_FIELDS, batch_size=500)
+            moved = any("created_at" in clean.values for _, clean in valid)
+            fields = [*_PROFILE_FIELDS, "created_at"] if moved else _PROFILE_FIELDS
+            await Contact.bulk_update(list(existing.values()), fields, batch_size=500)
         ids: dict[str, int] = dict(
             await Contact.filter(account=account, email_lower__in=order).values_list(
                 "email_lower", "id"
@@ -262,6 +291,24 @@ async def lock_contacts(account: Account, emails: Iterable[str]) -> dict[str, Co
     reference it (tag links, events, purchases)."""
     query = Contact.filter(account=account, email_lower__in=set(emails)).order_by("id")
     return {c.email_lower: c for c in await query.select_for_update(no_key=True)}
+
+
+async def hold_contacts(account: Account, contact_ids: Sequence[int]) -> list[int]:
+    """Of these contacts, the ones that still exist, kept from erasure until the caller's
+    transaction ends: for writers that add rows referencing contacts they don't otherwise
+    lock. FOR KEY SHARE, the lock inserting a reference takes anyway, but taken first and in
+    id order; it leaves other writers of the contacts free."""
+    if not contact_ids:
+        return []
+    statement = (
+        sql("SELECT id FROM contacts WHERE account_id = ? AND id IN (", account.id)
+        + placeholders(sorted(set(contact_ids)))
+        + Sql(") ORDER BY id" + (" FOR KEY SHARE" if dialect() == "postgres" else ""))
+    )
+    rows = await connection().execute_query_dict(
+        render(statement, dialect()), list(statement.params)
+    )
+    return [int(row["id"]) for row in rows]
 
 
 async def ensure_tags(account: Account, names: Iterable[str]) -> dict[str, Tag]:
@@ -340,6 +387,8 @@ async def tag_contacts(
             ErrorCode.NOT_FOUND, f"No contact with id {missing[0]} in this account.", ("ids",)
         )
     async with in_transaction():
+        if len(await hold_contacts(account, ids)) != len(ids):
+            raise DomainError(ErrorCode.NOT_FOUND, "A contact was deleted meanwhile.", ("ids",))
         await _link_tags(account, {c.id: add_names for c in contacts} if add_names else {})
         if remove_names:
             tag_ids = await Tag.filter(

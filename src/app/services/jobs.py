@@ -16,7 +16,7 @@ from app.enums import JobStatus, RunTrigger
 from app.filters import query
 from app.models import Account, BulkJob, ContactTag, Segment, Tag
 from app.services import maintenance, tasks
-from app.services.contacts import ensure_tags, tag_changes
+from app.services.contacts import ensure_tags, hold_contacts, tag_changes
 from app.services.counts import mark_counts_stale
 from app.services.errors import DomainError, ErrorCode, public_message
 from app.services.segments import get_segment, segment_filter
@@ -115,13 +115,14 @@ async def _run_tag_job(job: BulkJob) -> None:
         rows = await query.page(account.id, tree, now=now, order=order, limit=BATCH, after=after)
         if not rows:
             break
-        ids = [int(row["id"]) for row in rows]
         async with in_transaction():
+            # A member erased since the page was read is skipped, never linked.
+            ids = await hold_contacts(account, [int(row["id"]) for row in rows])
             if add_ids:
                 await ContactTag.bulk_create(
                     [
                         ContactTag(account=account, contact_id=c, tag_id=t)
-                        for c in sorted(ids)  # the one order of every writer of links
+                        for c in ids  # the one order of every writer of links
                         for t in sorted(add_ids)
                     ],
                     batch_size=1000,
@@ -131,7 +132,7 @@ async def _run_tag_job(job: BulkJob) -> None:
                 await ContactTag.filter(
                     account=account, contact_id__in=ids, tag_id__in=remove_ids
                 ).delete()
-            job.processed += len(ids)
+            job.processed += len(rows)
             await BulkJob.filter(id=job.id).update(processed=job.processed)
         after = query.Keyset(rows[-1]["sort_value"], rows[-1]["id"])
     await mark_counts_stale(account.id)  # tag-based segments may have changed

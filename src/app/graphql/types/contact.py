@@ -258,9 +258,10 @@ async def contact_connection(
 
 
 async def _prefetch(info: Info, nodes: list[ContactType]) -> None:
-    """Reads the relations the page selects for all its contacts now, through the same
-    DataLoaders (one query per relation, as when each contact asked): the page then completes
-    without an await per contact. A failed query is kept and raised by each contact's field."""
+    """Reads the relations the page selects for all its contacts now, with the queries the
+    DataLoaders batch (one per relation, as when each contact asked) but without a future per
+    contact: the page then completes without an await per contact. A failed query is kept and
+    raised by each contact's field."""
     wanted = [name for name in RELATIONS if selects(info, ("edges", "node", name))]
     if not nodes or not wanted:
         return
@@ -280,19 +281,18 @@ async def _prefetch(info: Info, nodes: list[ContactType]) -> None:
 
 
 async def _tags_of(info: Info, ids: list[int]) -> list[list[Any]]:
-    found = await info.context.loaders.tags_by_contact.load_many(ids)
-    return list(found)
+    return list(await info.context.loaders.read_tags(ids))
 
 
 async def _products_of(info: Info, ids: list[int]) -> list[list[Any]]:
-    found = await info.context.loaders.owned_by_contact.load_many(ids)
+    found = await info.context.loaders.read_owned(ids)
     return [[OwnedProductType.from_model(row) for row in owned] for owned in found]
 
 
 async def _segments_of(info: Info, ids: list[int]) -> list[list[Any]]:
     from app.graphql.types.segment import SegmentType
 
-    found = await info.context.loaders.segments_by_contact.load_many(ids)
+    found = await info.context.loaders.read_segments(ids)
     return [[SegmentType.from_model(segment) for segment in held] for held in found]
 
 
