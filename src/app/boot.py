@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from app import clock, locks
+from app import settings as app_settings
 from app.services import tasks
 from app.settings import Settings
 
 
 def configure(settings: Settings) -> None:
+    app_settings.use(settings)
     clock.set_offset(timedelta(seconds=settings.clock_offset_s))
     locks.configure(settings)
     if settings.task_mode == "celery":

@@ -81,3 +81,20 @@ class CustomFieldKind(StrEnum):
     DATE = "DATE"  # a string that starts with a day, YYYY-MM-DD
     BOOLEAN = "BOOLEAN"
     OTHER = "OTHER"  # objects and lists
+
+
+class MembershipChangeKind(StrEnum):
+    ENTERED = "ENTERED"
+    LEFT = "LEFT"
+
+
+class WebhookEvent(StrEnum):
+    SEGMENT_MEMBERSHIP_CHANGED = "SEGMENT_MEMBERSHIP_CHANGED"
+    BULK_JOB_FINISHED = "BULK_JOB_FINISHED"
+    MAINTENANCE_RUN_FINISHED = "MAINTENANCE_RUN_FINISHED"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "PENDING"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"

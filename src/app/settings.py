@@ -79,6 +79,17 @@ class Settings:
     visibility_timeout_s: int = 3600
     # Shifts the clock of every "now" (app.clock); for rehearsals and tests.
     clock_offset_s: int = 0
+    # Membership changes are kept this long (the nightly run trims older ones and old
+    # webhook deliveries); snapshots expire this long after they are taken.
+    changes_retention_days: int = 90
+    snapshot_retention_days: int = 30
+    # Webhook URLs may reach private, loopback and link-local addresses (development, tests).
+    webhooks_allow_private: bool = False
+    # One delivery attempt's limit; the first retry's delay (doubling, jittered); how long a
+    # delivery is retried before it is FAILED.
+    webhook_timeout_s: int = 10
+    webhook_retry_base_s: int = 30
+    webhook_retry_for_s: int = 86_400
 
     @property
     def is_postgres(self) -> bool:
@@ -130,4 +141,38 @@ class Settings:
             lock_ttl_s=lock_ttl_s,
             visibility_timeout_s=visibility,
             clock_offset_s=_int(env, "SEGMENTS_CLOCK_OFFSET_S", 0),
+            changes_retention_days=_positive(
+                "SEGMENTS_CHANGES_RETENTION_DAYS", _int(env, "SEGMENTS_CHANGES_RETENTION_DAYS", 90)
+            ),
+            snapshot_retention_days=_positive(
+                "SEGMENTS_SNAPSHOT_RETENTION_DAYS",
+                _int(env, "SEGMENTS_SNAPSHOT_RETENTION_DAYS", 30),
+            ),
+            webhooks_allow_private=_flag(env, "SEGMENTS_WEBHOOKS_ALLOW_PRIVATE", False),
+            webhook_timeout_s=_positive(
+                "SEGMENTS_WEBHOOK_TIMEOUT_S", _int(env, "SEGMENTS_WEBHOOK_TIMEOUT_S", 10)
+            ),
+            webhook_retry_base_s=_positive(
+                "SEGMENTS_WEBHOOK_RETRY_BASE_S", _int(env, "SEGMENTS_WEBHOOK_RETRY_BASE_S", 30)
+            ),
+            webhook_retry_for_s=_positive(
+                "SEGMENTS_WEBHOOK_RETRY_FOR_S", _int(env, "SEGMENTS_WEBHOOK_RETRY_FOR_S", 86_400)
+            ),
         )
+
+
+_current: Settings | None = None
+
+
+def use(settings: Settings) -> None:
+    """Install the settings services read at run time (`app.boot.configure` calls it)."""
+    global _current
+    _current = settings
+
+
+def current() -> Settings:
+    """The settings this process was configured with (the environment's, before that)."""
+    global _current
+    if _current is None:
+        _current = Settings.from_env()
+    return _current

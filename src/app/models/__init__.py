@@ -1,6 +1,12 @@
 """Tortoise models. Every table carries `account_id` and every index leads with it."""
 
 from app.models.account import Account, ApiToken
+from app.models.automation import (
+    MembershipChange,
+    SegmentSnapshot,
+    Webhook,
+    WebhookDelivery,
+)
 from app.models.contact import Contact
 from app.models.email_event import EmailEvent
 from app.models.maintenance import Lease, MaintenanceRun
@@ -17,10 +23,14 @@ __all__ = [
     "EmailEvent",
     "Lease",
     "MaintenanceRun",
+    "MembershipChange",
     "OwnedProduct",
     "Product",
     "Purchase",
     "Segment",
     "SegmentCountSnapshot",
+    "SegmentSnapshot",
     "Tag",
+    "Webhook",
+    "WebhookDelivery",
 ]

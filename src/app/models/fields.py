@@ -32,3 +32,10 @@ def json_object() -> "fields.Field[dict[str, Any]]":
         "fields.Field[dict[str, Any]]",
         fields.JSONField(default=dict, encoder=_dumps, decoder=json.loads),
     )
+
+
+def json_list() -> "fields.Field[list[Any]]":
+    return cast(
+        "fields.Field[list[Any]]",
+        fields.JSONField(default=list, encoder=_dumps, decoder=json.loads),
+    )

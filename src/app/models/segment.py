@@ -27,6 +27,11 @@ class Segment(Model):
     count_computed_at = fields.DatetimeField(null=True)
     count_started_at = fields.DatetimeField(null=True)
     count_stale = fields.BooleanField(default=True)
+    # When the members were last computed (app.services.membership); null: never, so the
+    # first computation records no changes. Changes up to `changes_notified_id` have had
+    # their webhook deliveries written.
+    members_computed_at = fields.DatetimeField(null=True)
+    changes_notified_id = fields.BigIntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
