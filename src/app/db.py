@@ -12,7 +12,7 @@ from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.executor import MigrationExecutor
 from tortoise.queryset import QuerySet
 
-from app.filters.sql import Dialect
+from app.filters.sql import Dialect, Sql, render
 from app.settings import Settings
 
 APP_LABEL = "models"
@@ -94,6 +94,31 @@ def is_postgres(conn: BaseDBAsyncClient | None = None) -> bool:
 
 def dialect() -> Dialect:
     return "postgres" if is_postgres() else "sqlite"
+
+
+async def fetch(statement: Sql, conn: BaseDBAsyncClient | None = None) -> list[dict[str, Any]]:
+    conn = conn or connection()
+    kind: Dialect = "postgres" if is_postgres(conn) else "sqlite"
+    rows: list[dict[str, Any]] = await conn.execute_query_dict(
+        render(statement, kind), list(statement.params)
+    )
+    return rows
+
+
+async def execute_counted(statement: Sql, conn: BaseDBAsyncClient | None = None) -> int:
+    """Run an INSERT, UPDATE or DELETE; the rows it wrote itself (never those of the cascades
+    it set off; Tortoise reads PostgreSQL's INSERT tag wrongly, and SQLite's total counts
+    cascades)."""
+    conn = conn or connection()
+    if is_postgres(conn):
+        counted = (
+            Sql("WITH written AS (")
+            + statement
+            + Sql(" RETURNING 1) SELECT COUNT(*) AS n FROM written")
+        )
+        return int((await fetch(counted, conn))[0]["n"])
+    await fetch(statement, conn)
+    return int((await fetch(Sql("SELECT changes() AS n"), conn))[0]["n"])
 
 
 async def pending_migrations() -> list[str]:

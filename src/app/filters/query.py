@@ -151,6 +151,13 @@ async def count_matching(account_id: int, tree: ast.Filter | None, *, now: datet
     return int(rows[0]["n"])
 
 
+async def members_select(account_id: int, tree: ast.Filter | None, *, now: datetime) -> Sql:
+    """`SELECT c.id ...`: the ids of the contacts matching `tree`, for statements that keep
+    them in the database (membership diffs, snapshots)."""
+    predicate, _ = await _predicate(account_id, tree, now, probe=False)
+    return Sql("SELECT c.id") + _scope(account_id) + predicate
+
+
 async def matching_ids(account_id: int, tree: ast.Filter | None, *, now: datetime) -> list[int]:
     predicate, compiler = await _predicate(account_id, tree, now, probe=False)
     statement = Sql("SELECT c.id") + _scope(account_id) + predicate + Sql(" ORDER BY c.id")

@@ -1,12 +1,13 @@
 """Cached segment counts and their daily history.
 
-A count is one statement over the account's contacts, cached on the segment with the time it
-was read; `Segment.count` reads the cache, never the contacts, and never queues anything. Any
-change to the account's data marks its counts stale. A refresh first clears that mark and
-stamps its start, then counts: a change during the count marks it stale again, and a refresh
-that died midway (a killed worker) shows as started after its last count, which the sweep
-picks up. Each refresh writes that day's point of the segment's history (a later refresh on
-the same day overwrites it)."""
+A count is the size of the segment's members, computed in the database together with who
+entered and left since the last computation (app.services.membership), and cached on the
+segment with the time it was read; `Segment.count` reads the cache, never the contacts, and
+never queues anything. Any change to the account's data marks its counts stale. A refresh
+first clears that mark and stamps its start, then counts: a change during the count marks it
+stale again, and a refresh that died midway (a killed worker) shows as started after its last
+count, which the sweep picks up. Each refresh writes that day's point of the segment's history
+(a later refresh on the same day overwrites it)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from app import clock
@@ -21,6 +23,7 @@ from app.db import connection, dialect
 from app.filters import query
 from app.filters.sql import Sql, day_param, render, sql, time_param
 from app.models import Segment, SegmentCountSnapshot
+from app.services import membership, webhook_events
 from app.services.segments import segment_filter
 
 # A cached count older than this is reported stale (the nightly run refreshes every count).
@@ -41,8 +44,9 @@ async def mark_stale(account_id: int, segment_id: int) -> None:
 async def refresh_count(
     account_id: int, segment_id: int, now: datetime | None = None
 ) -> Segment | None:
-    """Count the segment as of `now`, cache the count and write today's point of its
-    history. None if the segment is gone (deleted since the refresh was asked for)."""
+    """Compute the segment's members as of `now` (recording who entered and left since the
+    last computation, app.services.membership), cache their count and write today's point of
+    its history. None if the segment is gone (deleted since the refresh was asked for)."""
     now = now or clock.now()
     read_at = clock.now()
     claimed = await Segment.filter(account_id=account_id, id=segment_id).update(
@@ -51,16 +55,26 @@ async def refresh_count(
     segment = await Segment.get_or_none(account_id=account_id, id=segment_id)
     if not claimed or segment is None:
         return None
-    count = await query.count_matching(account_id, segment_filter(segment), now=now)
-    async with in_transaction():
-        # The row stays locked until the point is written: a delete waits, or came first.
-        kept = await Segment.filter(id=segment_id).update(
-            cached_count=count, count_computed_at=read_at
+    members = await query.members_select(account_id, segment_filter(segment), now=now)
+    async with in_transaction() as conn:
+        computed_before = await membership.hold_segment(conn, account_id, segment_id)
+        if computed_before is None:
+            return None  # deleted while the refresh waited
+        result = await membership.compute(
+            conn, account_id, segment_id, members, now=now, record=computed_before
         )
-        if not kept:
-            return None  # deleted while it was being counted
-        await _record_point(account_id, segment_id, now.date(), count)
-    segment.cached_count, segment.count_computed_at = count, read_at
+        await (
+            Segment.filter(id=segment_id)
+            .using_db(conn)
+            .update(
+                cached_count=result.count, count_computed_at=read_at, members_computed_at=read_at
+            )
+        )
+        await _record_point(conn, account_id, segment_id, now.date(), result.count)
+    if result.entered or result.left:
+        await webhook_events.membership_changed(account_id, segment_id)
+    segment.cached_count, segment.count_computed_at = result.count, read_at
+    segment.members_computed_at = read_at
     return segment
 
 
@@ -115,7 +129,9 @@ async def accounts_needing_refresh(now: datetime | None = None) -> list[int]:
     return sorted(int(row["account_id"]) for row in rows)
 
 
-async def _record_point(account_id: int, segment_id: int, day: date, count: int) -> None:
+async def _record_point(
+    conn: BaseDBAsyncClient, account_id: int, segment_id: int, day: date, count: int
+) -> None:
     # One statement, so two refreshes on one day never race to insert the same point.
     kind = dialect()
     statement = sql(
@@ -127,7 +143,7 @@ async def _record_point(account_id: int, segment_id: int, day: date, count: int)
         day_param(day, kind),
         count,
     )
-    await connection().execute_query(render(statement, kind), list(statement.params))
+    await conn.execute_query(render(statement, kind), list(statement.params))
 
 
 @dataclass(frozen=True)
