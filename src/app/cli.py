@@ -29,6 +29,7 @@ from app.db import apply_migrations, database
 from app.filters.ids import from_global_id, parse_pk, to_global_id
 from app.models import Account, Segment
 from app.progress import ProgressBar
+from app.services.tasks import QUEUES
 from app.settings import Settings, SettingsError
 from app.text import fold
 
@@ -433,7 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.add_argument(
         "--queues",
-        default="nightly,counts,bulk",
+        default=",".join(QUEUES),
         help="comma-separated queues to take tasks from (default: %(default)s)",
     )
 

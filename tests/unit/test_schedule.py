@@ -24,6 +24,8 @@ def test_every_declared_task_is_a_celery_task_on_its_queue() -> None:
         "nightly_fanout",
         "nightly_run",
         "sweep",
+        "write_membership_deliveries",
+        "deliver_webhook",
     }
     for declared in tasks.TASKS.values():
         registered = celery_app.tasks[celery_name(declared)]
@@ -33,6 +35,7 @@ def test_every_declared_task_is_a_celery_task_on_its_queue() -> None:
     assert tasks.nightly_run.queue == "nightly"
     assert tasks.refresh_segment_count.queue == "counts"
     assert tasks.run_bulk_job.queue == "bulk"
+    assert tasks.deliver_webhook.queue == "webhooks"
 
 
 def test_beat_runs_the_shared_schedule_with_expiries() -> None:

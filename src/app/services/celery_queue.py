@@ -62,6 +62,7 @@ class CeleryBackend:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         expires: datetime | None,
+        countdown: float = 0,
     ) -> bool:
         if time.monotonic() < self._quiet_until:
             log.warning("broker unavailable: %s%s not sent (the sweep will)", task.name, args)
@@ -69,7 +70,7 @@ class CeleryBackend:
         loop = asyncio.get_running_loop()
         try:
             await loop.run_in_executor(
-                self._executor, self._publish, task, list(args), kwargs, expires
+                self._executor, self._publish, task, list(args), kwargs, expires, countdown
             )
         except Exception as exc:  # any broker failure: the sweep resends from the database
             self._quiet_until = time.monotonic() + BACKOFF_S
@@ -88,6 +89,7 @@ class CeleryBackend:
         args: list[Any],
         kwargs: dict[str, Any],
         expires: datetime | None,
+        countdown: float,
     ) -> None:
         self.client.send_task(
             celery_name(task),
@@ -95,5 +97,6 @@ class CeleryBackend:
             kwargs=kwargs,
             queue=task.queue,
             expires=expires,
+            countdown=countdown or None,
             retry=False,
         )

@@ -15,7 +15,7 @@ from app.db import id_set
 from app.enums import JobStatus, RunTrigger
 from app.filters import query
 from app.models import Account, BulkJob, ContactTag, Segment, Tag
-from app.services import maintenance, tasks
+from app.services import maintenance, tasks, webhook_events
 from app.services.contacts import ensure_tags, hold_contacts, tag_changes
 from app.services.counts import mark_counts_stale
 from app.services.errors import DomainError, ErrorCode, public_message
@@ -73,11 +73,13 @@ async def run_job(job_id: int) -> BulkJob | None:
     except Exception as exc:
         job.status, job.error, job.finished_at = JobStatus.FAILED, public_message(exc), clock.now()
         await job.save(update_fields=["status", "error", "finished_at"])
+        await webhook_events.bulk_job_finished(job)
         if isinstance(exc, DomainError):
             return job  # the job's own failure, recorded: nothing to retry
         raise
     job.status, job.finished_at = JobStatus.SUCCEEDED, clock.now()
     await job.save(update_fields=["status", "finished_at", "processed", "total"])
+    await webhook_events.bulk_job_finished(job)
     return job
 
 

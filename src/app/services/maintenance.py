@@ -1,5 +1,6 @@
 """The nightly run of one account: the engagement flags as time passes, then every segment's
-count and that day's point of its history, recorded as a `MaintenanceRun`.
+count and that day's point of its history (with who entered and left), then the removal of
+what is past its retention (app.services.retention), recorded as a `MaintenanceRun`.
 
 Runs of one account never overlap: each holds the account's lock (app.locks) for its whole
 length. A scheduled run that finds the lock taken is skipped (the run holding it does the same
@@ -19,7 +20,7 @@ from app.engagement import recompute_flags
 from app.enums import JobStatus, RunTrigger
 from app.locks import Held, account_lock
 from app.models import Account, MaintenanceRun
-from app.services import tasks
+from app.services import retention, tasks, webhook_events
 from app.services.counts import refresh_all_counts
 from app.services.errors import public_message
 
@@ -109,13 +110,17 @@ async def _run_locked(
         record.flags_changed = await recompute_flags(account, now, held=held)
         held.check()
         record.counts_refreshed = await refresh_all_counts(account.id, now, between=held.check)
+        held.check()
+        await retention.trim(account.id, now)
     except Exception as exc:
         record.status, record.error = JobStatus.FAILED, public_message(exc)
         record.finished_at = clock.now()
         await record.save()
+        await webhook_events.maintenance_run_finished(record)
         raise
     record.status, record.finished_at = JobStatus.SUCCEEDED, clock.now()
     await record.save()
+    await webhook_events.maintenance_run_finished(record)
     log.info(
         "maintenance of account %s: %d flags changed, %d counts refreshed",
         account.id,

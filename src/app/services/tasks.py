@@ -14,17 +14,20 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Generic, Literal, ParamSpec, Protocol
 
 from app import clock
 
 log = logging.getLogger(__name__)
 
-Queue = Literal["nightly", "counts", "bulk"]
-# The nightly runs, the counts a creator waits for, and bulk jobs: separate queues, so a long
-# night never holds up a count.
-QUEUES: tuple[Queue, ...] = ("nightly", "counts", "bulk")
+Queue = Literal["nightly", "counts", "bulk", "webhooks"]
+# The nightly runs, the counts a creator waits for, bulk jobs and webhook deliveries: separate
+# queues, so a long night never holds up a count, nor a slow receiver anything else.
+QUEUES: tuple[Queue, ...] = ("nightly", "counts", "bulk", "webhooks")
+# In-process, tasks of a queue run one at a time, but deliveries to different receivers run
+# side by side: one slow receiver must not hold up the others.
+IN_PROCESS_PARALLEL: dict[Queue, int] = {"webhooks": 8}
 P = ParamSpec("P")
 
 
@@ -41,6 +44,10 @@ class Task(Generic[P]):
     async def send_expiring(self, expires: datetime, *args: P.args, **kwargs: P.kwargs) -> bool:
         """Queue the task, to be dropped unrun if it has not started by `expires`."""
         return await backend().send(self, args, kwargs, expires)
+
+    async def send_later(self, delay: timedelta, *args: P.args, **kwargs: P.kwargs) -> bool:
+        """Queue the task to run once `delay` has passed."""
+        return await backend().send(self, args, kwargs, None, delay.total_seconds())
 
 
 TASKS: dict[str, Task[Any]] = {}
@@ -93,6 +100,20 @@ async def nightly_run(account_id: int, day: str) -> None:
     await run_scheduled(account_id, date.fromisoformat(day))
 
 
+@task("webhooks")
+async def write_membership_deliveries(account_id: int, segment_id: int) -> None:
+    from app.services.webhook_events import write_membership_deliveries as write
+
+    await write(account_id, segment_id)
+
+
+@task("webhooks")
+async def deliver_webhook(webhook_id: int) -> None:
+    from app.services.webhook_delivery import deliver
+
+    await deliver(webhook_id)
+
+
 @task("counts")
 async def sweep() -> None:
     from app.services.sweep import sweep as run_sweep
@@ -110,18 +131,22 @@ class Backend(Protocol):
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         expires: datetime | None,
+        countdown: float = 0,
     ) -> bool: ...
 
 
 class InProcessBackend:
     """Runs each task as an asyncio task on the current loop: one at a time per queue (a
     burst of saves doesn't run a burst of counts at once, and a long night doesn't hold up a
-    count), and a task already waiting with the same arguments is not queued twice."""
+    count), and a task already waiting with the same arguments is not queued twice. A task
+    sent for later sleeps first (`drain` doesn't wait for it: the database says what it was
+    for, and the sweep sends it again after a restart)."""
 
     def __init__(self) -> None:
         self._pending: set[asyncio.Task[None]] = set()
+        self._delayed: set[asyncio.Task[None]] = set()
         self._waiting: set[tuple[str, str]] = set()
-        self._locks: dict[Queue, asyncio.Lock] = {}
+        self._locks: dict[Queue, asyncio.Semaphore] = {}
 
     async def send(
         self,
@@ -129,12 +154,25 @@ class InProcessBackend:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         expires: datetime | None,
+        countdown: float = 0,
     ) -> bool:
+        if countdown > 0:
+
+            async def later() -> None:
+                await asyncio.sleep(countdown)
+                await self.send(task, args, kwargs, expires)
+
+            delayed = asyncio.get_running_loop().create_task(later())
+            self._delayed.add(delayed)
+            delayed.add_done_callback(self._delayed.discard)
+            return False
         key = (task.name, repr((args, sorted(kwargs.items()))))
         if key in self._waiting:
             return False
         self._waiting.add(key)
-        lock = self._locks.setdefault(task.queue, asyncio.Lock())
+        lock = self._locks.setdefault(
+            task.queue, asyncio.Semaphore(IN_PROCESS_PARALLEL.get(task.queue, 1))
+        )
 
         async def guarded() -> None:
             async with lock:
