@@ -1021,6 +1021,8 @@ async def build_world(client: httpx.AsyncClient, token: str) -> World:
         cursors[name] = read[name]["pageInfo"]["endCursor"]
     cursors["members"] = read["node"]["members"]["pageInfo"]["endCursor"]
     cursors["campaigns"] = None  # the world records no events: cursors of no campaign
+    cursors["webhooks"] = None  # nor webhooks (a loopback URL is refused here)
+    cursors["changes"] = None  # nor membership changes
     return World(
         client=client,
         token=token,
@@ -2147,6 +2149,7 @@ LISTS = {
     "tags": f"query($first: Int, $after: String) {{ tags(first: $first, after: $after) {{ totalCount {PAGE_INFO} edges {{ cursor node {{ id name contactCount }} }} }} }}",
     "products": f"query($first: Int, $after: String) {{ products(first: $first, after: $after) {{ totalCount {PAGE_INFO} edges {{ cursor node {{ id externalId title kind }} }} }} }}",
     "campaigns": f"query($first: Int, $after: String) {{ campaigns(first: $first, after: $after) {{ totalCount {PAGE_INFO} edges {{ cursor node {{ name firstEventAt lastEventAt sent }} }} }} }}",
+    "webhooks": f"query($first: Int, $after: String) {{ webhooks(first: $first, after: $after) {{ totalCount {PAGE_INFO} edges {{ cursor node {{ id url events allSegments segments {{ id }} createdAt }} }} }} }}",
 }
 PREVIEW = f"""
 query($filter: ContactFilter!, $sample: Int) {{ segmentPreview(filter: $filter, sample: $sample) {{ count sample {{ {CONTACT} }} }} }}"""
@@ -2294,6 +2297,143 @@ async def check_query(world: World, call: Call, answer: Answer) -> list[str]:
     return []
 
 
+CHANGES = f"""
+query($id: ID!, $first: Int, $after: String, $since: DateTime, $kind: MembershipChangeKind) {{
+  node(id: $id) {{ ... on Segment {{
+    changes(first: $first, after: $after, since: $since, kind: $kind) {{
+      totalCount {PAGE_INFO} edges {{ cursor node {{ contactId kind at contact {{ id email }} }} }}
+    }}
+  }} }}
+}}"""
+SNAPSHOT_CREATE = f"""
+mutation($id: ID!) {{
+  segmentSnapshotCreate(id: $id) {{ snapshot {{ id count segment {{ id }} }} {ERRORS} }}
+}}"""
+WEBHOOK_CREATE = f"""
+mutation($input: WebhookInput!) {{
+  webhookCreate(input: $input) {{ webhook {{ id url events segments {{ id }} }} secret {ERRORS} }}
+}}"""
+WEBHOOK_DELETE = f"""
+mutation($id: ID!, $confirm: Boolean!) {{ webhookDelete(id: $id, confirm: $confirm) {{ deletedWebhookId {ERRORS} }} }}"""
+EVENT_JUNK: tuple[Any, ...] = (
+    [],
+    ["SEGMENT_MEMBERSHIP_CHANGED", "SEGMENT_MEMBERSHIP_CHANGED"],
+    ["segment_membership_changed"],
+    ["NOPE"],
+    [None],
+    "BULK_JOB_FINISHED",
+    None,
+)
+
+
+def build_changes(data: st.DataObject, world: World) -> Call:
+    variables: dict[str, Any] = {"id": world.segment, "first": 2}
+    slot = choose(data, "hostile argument", ["first", "after", "since", "kind"])
+    if slot == "first":
+        variables["first"] = data.draw(hostile_ints(0, 500), label="hostile first")
+    elif slot == "after":
+        variables["after"] = data.draw(hostile_cursors(world.cursors["changes"]), label="after")
+    elif slot == "since":
+        variables["since"] = data.draw(hostile_datetimes(), label="hostile since")
+    else:
+        variables["kind"] = choose(data, "hostile kind", ["entered", "BOTH", "", None, 1, ["LEFT"]])
+    return Call("changes", CHANGES, variables, slot, slot, check_query)
+
+
+def build_snapshot_create(data: st.DataObject, world: World) -> Call:
+    bad = data.draw(hostile_ids("Segment", pk(world.segment)), label="hostile id")
+    return Call(
+        "segmentSnapshotCreate",
+        SNAPSHOT_CREATE,
+        {"id": bad},
+        "id",
+        "id",
+        check_payload("segmentSnapshotCreate", "snapshot", "id"),
+        mutation=True,
+        refuse="a malformed global ID",
+    )
+
+
+def build_webhook_create(data: st.DataObject, world: World) -> Call:
+    good: dict[str, Any] = {
+        "url": "https://example.com/hook",
+        "events": ["SEGMENT_MEMBERSHIP_CHANGED"],
+        "segments": [world.segment],
+    }
+    slot = choose(data, "hostile field", ["url", "events", "segments"])
+    refuse = None
+    if slot == "url":
+        good["url"] = data.draw(
+            st.one_of(
+                hostile_text(),
+                st.sampled_from(
+                    [
+                        "http://127.0.0.1/hook",
+                        "http://[::1]/hook",
+                        "http://169.254.169.254/latest",
+                        "https://10.0.0.1/x",
+                        "ftp://example.com/x",
+                        "https://user:pass@localhost/x",
+                        "https://" + "a" * 3000 + ".com/",
+                        "//example.com",
+                    ]
+                ),
+            ),
+            label="hostile url",
+        )
+        refuse = "a URL that is not a public https one"
+    elif slot == "events":
+        good["events"] = choose(data, "hostile events", EVENT_JUNK)
+    else:
+        bad = data.draw(hostile_ids("Segment", pk(world.segment)), label="hostile segment")
+        index = data.draw(st.integers(0, 2), label="hostile segment's index")
+        good["segments"] = [*[world.default_segment] * index, bad]
+        refuse = "a malformed global ID"
+    return Call(
+        "webhookCreate",
+        WEBHOOK_CREATE,
+        {"input": good},
+        f"input.{slot}",
+        "input",
+        check_payload("webhookCreate", "webhook", "input"),
+        mutation=True,
+        refuse=refuse,
+    )
+
+
+def build_webhook_delete(data: st.DataObject, world: World) -> Call:
+    bad = data.draw(hostile_ids("Webhook", 1), label="hostile id")
+    variables = {"id": bad, "confirm": data.draw(st.booleans(), label="confirm")}
+    return Call(
+        "webhookDelete",
+        WEBHOOK_DELETE,
+        variables,
+        "id",
+        "id",
+        check_payload("webhookDelete", "deletedWebhookId", "id"),
+        mutation=True,
+        refuse="a malformed global ID",
+    )
+
+
+def check_payload(
+    name: str, result: str, argument: str
+) -> Callable[[World, Call, Answer], Awaitable[list[str]]]:
+    """A single mutation's payload: its userErrors name an argument, and what must be refused
+    changed nothing (the payload holds no result, and no secret)."""
+
+    async def check(world: World, call: Call, answer: Answer) -> list[str]:
+        payload = field_of(answer, name)
+        if payload is None:
+            return []
+        problems = single_errors(call, payload["userErrors"], argument)
+        if payload["userErrors"] and (payload.get(result) or payload.get("secret")):
+            problems.append(f"a result beside userErrors: {shown(payload, 300)}")
+        return problems
+
+    return check
+
+
 BUILDERS: dict[str, Callable[[st.DataObject, World], Call]] = {
     "contactsUpsert": build_contacts_upsert,
     "productsUpsert": build_products_upsert,
@@ -2318,8 +2458,15 @@ BUILDERS: dict[str, Callable[[st.DataObject, World], Call]] = {
     "Segment.history": build_history,
     "Segment.members": build_members,
     "Segment.explain": build_explain,
+    "Segment.changes": build_changes,
+    "webhooks": list_builder("webhooks"),
+    "segmentSnapshotCreate": build_snapshot_create,
+    "webhookCreate": build_webhook_create,
+    "webhookDelete": build_webhook_delete,
 }
-MUTATIONS = frozenset(list(BUILDERS)[:12])
+MUTATIONS = frozenset(
+    [*list(BUILDERS)[:12], "segmentSnapshotCreate", "webhookCreate", "webhookDelete"]
+)
 
 
 # ------------------------------------------------------------------------------ failing

@@ -5,6 +5,7 @@ introspection, so a new field that takes an ID and is missing here fails the tes
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from graphql import (
@@ -18,8 +19,17 @@ from graphql import (
 
 from api.data import build
 from api.support import Api, settle
+from app.filters.ids import to_global_id
 from app.graphql.schema import schema
-from app.models import Contact, ContactTag, OwnedProduct, Segment, Tag
+from app.models import (
+    Contact,
+    ContactTag,
+    OwnedProduct,
+    Segment,
+    SegmentSnapshot,
+    Tag,
+    Webhook,
+)
 
 
 def _takes_id(kind: GraphQLInputType, seen: set[str]) -> bool:
@@ -211,6 +221,52 @@ async def test_every_id_taking_field_is_scoped_to_the_callers_account(api: Api, 
         assert payload["count"] == 0
         user_error(payload, "PRODUCT_NOT_FOUND")
 
+    their_webhook = await Webhook.create(
+        account_id=other.account.id,
+        url="https://example.com/hook",
+        events=["SEGMENT_MEMBERSHIP_CHANGED"],
+        segment_ids=[],
+        secret="whsec_theirs",
+        created_at=datetime.now(UTC),
+    )
+    their_webhook_id = to_global_id("Webhook", their_webhook.id)
+
+    async def snapshot_create() -> None:
+        payload = (
+            await api.run(
+                "mutation($id: ID!) { segmentSnapshotCreate(id: $id) { snapshot { id } userErrors { code field } } }",
+                {"id": segment},
+            )
+        )["segmentSnapshotCreate"]
+        assert payload["snapshot"] is None
+        user_error(payload)
+        assert not await SegmentSnapshot.exists(account_id=api.account.id)
+
+    async def webhook_create() -> None:
+        payload = (
+            await api.run(
+                'mutation($s: [ID!]) { webhookCreate(input: {url: "https://example.com/mine", events: [SEGMENT_MEMBERSHIP_CHANGED], segments: $s}) { webhook { id } secret userErrors { code field } } }',
+                {"s": [my_segment, segment]},
+            )
+        )["webhookCreate"]
+        assert payload["webhook"] is None and payload["secret"] is None
+        user_error(payload)
+        assert payload["userErrors"][0]["field"] == ["input", "segments", "1"]
+
+    async def webhook_delete() -> None:
+        payload = (
+            await api.run(
+                "mutation($id: ID!) { webhookDelete(id: $id, confirm: true) { deletedWebhookId userErrors { code } } }",
+                {"id": their_webhook_id},
+            )
+        )["webhookDelete"]
+        assert payload["deletedWebhookId"] is None
+        user_error(payload)
+        assert await Webhook.exists(id=their_webhook.id)
+        assert (
+            await api.run("query($id: ID!) { node(id: $id) { id } }", {"id": their_webhook_id})
+        )["node"] is None
+
     checks: dict[str, Callable[[], Awaitable[None]]] = {
         "Query.node": node,
         "Query.bulkJob": bulk_job,
@@ -225,6 +281,9 @@ async def test_every_id_taking_field_is_scoped_to_the_callers_account(api: Api, 
         "Mutation.contactsTag": contacts_tag,
         "Mutation.contactsDelete": contacts_delete,
         "Mutation.offersGrant": offers_grant,
+        "Mutation.segmentSnapshotCreate": snapshot_create,
+        "Mutation.webhookCreate": webhook_create,
+        "Mutation.webhookDelete": webhook_delete,
     }
     assert fields_taking_ids() == set(checks), (
         "add a tenancy check for every field that takes an ID"

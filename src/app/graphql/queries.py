@@ -28,12 +28,22 @@ from app.graphql.types.contact import (
 )
 from app.graphql.types.custom_field import CustomFieldKeyType
 from app.graphql.types.job import BulkJobType
+from app.graphql.types.webhook import WebhookConnection, webhook_connection
 from app.models import BulkJob
 from app.services import custom_fields
 from app.services import segments as service
 from app.services.errors import DomainError
 
-NODE_TYPES = ("Account", "Contact", "Segment", "Tag", "Product", "BulkJob")
+NODE_TYPES = (
+    "Account",
+    "Contact",
+    "Segment",
+    "Tag",
+    "Product",
+    "BulkJob",
+    "SegmentSnapshot",
+    "Webhook",
+)
 
 
 @strawberry.type
@@ -136,6 +146,12 @@ class Query:
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> CampaignConnection:
         return await campaign_connection(info, first, after)
+
+    @strawberry.field(description="The account's webhooks, newest first.")
+    async def webhooks(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> WebhookConnection:
+        return await webhook_connection(info, first, after)
 
     @strawberry.field
     async def bulk_job(self, info: Info, id: strawberry.ID) -> BulkJobType | None:

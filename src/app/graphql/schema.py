@@ -19,6 +19,7 @@ from app.graphql import enums  # noqa: F401 - registers the domain enums
 from app.graphql.cost import QueryCostLimiter
 from app.graphql.execution import PlainFieldsExecutor
 from app.graphql.masking import MaskFaults
+from app.graphql.mutations.automation import AutomationMutations
 from app.graphql.mutations.erasure import ErasureMutations
 from app.graphql.mutations.ingest import IngestMutations
 from app.graphql.mutations.segments import SegmentMutations
@@ -28,7 +29,9 @@ from app.graphql.types.account import AccountType
 from app.graphql.types.contact import ContactType
 from app.graphql.types.job import BulkJobType
 from app.graphql.types.segment import SegmentType
+from app.graphql.types.snapshot import SegmentSnapshotType
 from app.graphql.types.tag import ProductType, TagType
+from app.graphql.types.webhook import WebhookType
 from app.limits import MAX_ALIASES, MAX_QUERY_DEPTH, MAX_TOKENS
 
 # The limiters' validation rules, built once: ValidationCache keys on the rule classes, and each
@@ -41,7 +44,7 @@ LIMIT_RULES = (
 
 
 @strawberry.type
-class Mutation(SegmentMutations, IngestMutations, ErasureMutations):
+class Mutation(SegmentMutations, IngestMutations, ErasureMutations, AutomationMutations):
     pass
 
 
@@ -57,7 +60,16 @@ schema = Schema(
     config=StrawberryConfig(scalar_map=SCALARS),
     query=Query,
     mutation=Mutation,
-    types=[AccountType, ContactType, SegmentType, TagType, ProductType, BulkJobType],
+    types=[
+        AccountType,
+        ContactType,
+        SegmentType,
+        TagType,
+        ProductType,
+        BulkJobType,
+        SegmentSnapshotType,
+        WebhookType,
+    ],
     execution_context_class=PlainFieldsExecutor,
     extensions=[
         lambda: AddValidationRules(list(LIMIT_RULES)),

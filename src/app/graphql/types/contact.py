@@ -21,6 +21,7 @@ from app.graphql.execution import prefetchable
 from app.graphql.nodes import account_nodes
 from app.graphql.pagination import (
     Edge,
+    PageRequest,
     encode_cursor,
     page_info,
     page_request,
@@ -193,13 +194,17 @@ class ContactConnection:
     edges: list[ContactEdge]
     page_info: relay.PageInfo
     tree: strawberry.Private[ast.Filter | None]
+    # Counts the connection's contacts when they are not those matching `tree` (a snapshot's).
+    counter: strawberry.Private[Callable[[], Awaitable[int]] | None] = None
 
     @strawberry.field(description="How many contacts match, over all pages.")
     async def total_count(self, info: Info) -> int:
+        if self.counter is not None:
+            return await self.counter()
         return await query.count_matching(info.context.account.id, self.tree, now=info.context.now)
 
 
-async def _contact_rows(account_id: int, ids: list[int]) -> dict[int, dict[str, Any]]:
+async def contact_rows(account_id: int, ids: list[int]) -> dict[int, dict[str, Any]]:
     """The CONTACT_COLUMNS of these contacts, by id: rows, not models (a page needs columns)."""
     if not ids:
         return {}
@@ -237,7 +242,7 @@ async def contact_connection(
     )
     win = window(rows, request)
     ids = [int(row["id"]) for row in win.rows]
-    contacts = await _contact_rows(account.id, ids)
+    contacts = await contact_rows(account.id, ids)
     rows = [row for row in win.rows if int(row["id"]) in contacts]
     # Every edge's cursor when the request reads them; else only the ends' (pageInfo).
     every_cursor = selects(info, ("edges", "cursor"))
@@ -253,16 +258,44 @@ async def contact_connection(
         )
         for i, row in enumerate(rows)
     ]
-    await _prefetch(info, [edge.node for edge in edges])
+    await prefetch(info, [edge.node for edge in edges])
     return ContactConnection(edges=edges, page_info=page_info(edges, win), tree=tree)
 
 
-async def _prefetch(info: Info, nodes: list[ContactType]) -> None:
+async def id_page_connection(
+    info: Info,
+    ids: list[int],
+    request: PageRequest,
+    order_key: str,
+    counter: Callable[[], Awaitable[int]],
+) -> ContactConnection:
+    """A forward page of contacts already chosen by id, in order (`ids`: up to one more than
+    the page, as `window` expects), each edge's cursor its contact's id: a snapshot's members.
+    Read like `contact_connection`'s: one query for the rows, one per selected relation."""
+    win = window([{"id": pk} for pk in ids], request)
+    contacts = await contact_rows(info.context.account.id, [row["id"] for row in win.rows])
+    edges = [
+        ContactEdge(
+            cursor=encode_cursor(order_key, None, row["id"]),
+            node=ContactType.from_row(contacts[row["id"]]),
+        )
+        for row in win.rows
+        if row["id"] in contacts
+    ]
+    await prefetch(info, [edge.node for edge in edges])
+    return ContactConnection(
+        edges=edges, page_info=page_info(edges, win), tree=None, counter=counter
+    )
+
+
+async def prefetch(
+    info: Info, nodes: list[ContactType], below: tuple[str, ...] = ("edges", "node")
+) -> None:
     """Reads the relations the page selects for all its contacts now, with the queries the
     DataLoaders batch (one per relation, as when each contact asked) but without a future per
     contact: the page then completes without an await per contact. A failed query is kept and
-    raised by each contact's field."""
-    wanted = [name for name in RELATIONS if selects(info, ("edges", "node", name))]
+    raised by each contact's field. `below`: where the contacts sit under the current field."""
+    wanted = [name for name in RELATIONS if selects(info, (*below, name))]
     if not nodes or not wanted:
         return
     ids = [int(node.id) for node in nodes]

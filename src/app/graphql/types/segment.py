@@ -11,12 +11,13 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
-from app.enums import DefaultSegment, SegmentKind
+from app.enums import DefaultSegment, MembershipChangeKind, SegmentKind
 from app.filters.ids import from_global_id
 from app.graphql.context import Info
 from app.graphql.errors import PublicError
 from app.graphql.nodes import account_nodes
 from app.graphql.types.contact import ContactConnection, ContactOrder, contact_connection
+from app.graphql.types.membership import MembershipChangeConnection, changes_connection
 from app.models import Segment
 from app.services import counts
 from app.services import segments as service
@@ -95,6 +96,20 @@ class SegmentType(relay.Node):
     ) -> ContactConnection:
         tree = service.segment_filter(self.model)
         return await contact_connection(info, tree, order_by, first, after, last, before)
+
+    @strawberry.field(
+        description="Who entered and left the segment, oldest first: each computation of its "
+        "members (the nightly run, a count refresh) records the difference from the previous one."
+    )
+    async def changes(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        since: datetime | None = None,
+        kind: MembershipChangeKind | None = None,
+    ) -> MembershipChangeConnection:
+        return await changes_connection(info, self.model.id, first, after, since, kind)
 
     @strawberry.field(description="Does the segment hold this contact, and why, per condition.")
     async def explain(self, info: Info, contact_id: strawberry.ID) -> SegmentExplanation:
