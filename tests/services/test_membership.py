@@ -5,10 +5,12 @@ members, the count and the log together; the nightly trim drops old changes."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 from datetime import timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from tortoise.transactions import in_transaction
 
@@ -20,7 +22,7 @@ from app.models import Account, Contact, MembershipChange, Segment
 from app.services import counts, membership
 from app.services.accounts import create_account
 from app.services.events import EventData, record_events
-from app.services.segments import create_segment
+from app.services.segments import create_segment, delete_segment, segment_filter
 from filters import dataset, reference
 from filters.strategies import Example, examples
 
@@ -153,3 +155,46 @@ async def test_the_trim_drops_changes_older_than_the_retention(account: Account)
     assert await membership.trim_changes(account.id, NOW, timedelta(days=90)) == 2
     left = await MembershipChange.filter(segment_id=segment.id).values_list("contact_id", flat=True)
     assert sorted(left) == [1, 89]
+
+
+async def test_deleting_a_segment_drops_its_members(account: Account) -> None:
+    await make_contact(account, "a@x.io", tags=["t"])
+    with recorded():
+        segment = await create_segment(
+            account, name="T", description=None, filter_input={"tags": {"hasAny": ["t"]}}
+        )
+        await counts.refresh_count(account.id, segment.id, NOW)
+    assert len(await _members(segment.id)) == 1
+    await delete_segment(account, segment.id, confirm=True)
+    assert await _members(segment.id) == set()
+
+
+@pytest.mark.postgres
+async def test_a_deletion_waits_for_a_computation_under_way(
+    account: Account, is_postgres: bool
+) -> None:
+    if not is_postgres:
+        pytest.skip("concurrent writers are a PostgreSQL matter (SQLite has one writer)")
+    await make_contact(account, "a@x.io", tags=["t"])
+    with recorded():
+        segment = await create_segment(
+            account, name="T", description=None, filter_input={"tags": {"hasAny": ["t"]}}
+        )
+    members = await query.members_select(account.id, segment_filter(segment), now=NOW)
+    release = asyncio.Event()
+
+    async def computation() -> None:
+        async with in_transaction() as conn:
+            assert await membership.hold_segment(conn, account.id, segment.id) is False
+            await membership.compute(conn, account.id, segment.id, members, now=NOW, record=False)
+            await release.wait()
+
+    computing = asyncio.create_task(computation())
+    await asyncio.sleep(0.2)
+    deleting = asyncio.create_task(delete_segment(account, segment.id, confirm=True))
+    await asyncio.sleep(0.3)
+    assert not deleting.done()  # it waits for the computation
+    release.set()
+    await computing
+    assert await asyncio.wait_for(deleting, 10) == segment.id
+    assert await _members(segment.id) == set()  # what the computation kept went too

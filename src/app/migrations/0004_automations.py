@@ -249,14 +249,14 @@ class Migration(migrations.Migration):
             name="members_computed_at",
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
-        # Pairs keyed by both columns (app.models.automation explains why they have no model).
+        # Pairs keyed by both columns, without foreign keys (app.models.automation says why).
         ops.RunSQL(
             [
                 "CREATE TABLE segment_members ("
-                "segment_id BIGINT NOT NULL REFERENCES segments (id) ON DELETE CASCADE, "
+                "segment_id BIGINT NOT NULL, "
                 "contact_id BIGINT NOT NULL, PRIMARY KEY (segment_id, contact_id))",
                 "CREATE TABLE segment_snapshot_members ("
-                "snapshot_id BIGINT NOT NULL REFERENCES segment_snapshots (id) ON DELETE CASCADE, "
+                "snapshot_id BIGINT NOT NULL, "
                 "contact_id BIGINT NOT NULL, PRIMARY KEY (snapshot_id, contact_id))",
             ],
             reverse_sql=["DROP TABLE segment_snapshot_members", "DROP TABLE segment_members"],

@@ -6,8 +6,9 @@ The current members live in `segment_members` as (segment, contact) pairs, so th
 two anti-joins over indexed pairs; the members are never read into Python. A segment's first
 computation records no changes (there is no "before"). Computations of one segment are
 serialised (a transaction-scoped advisory lock on PostgreSQL; SQLite has one writer), so two
-refreshes never record the same change twice. The segment's own row is not locked while the
-members are read: a write that marks counts stale never waits for a long diff."""
+refreshes never record the same change twice; a deletion of the segment takes the same lock
+first. The segment's own row is not locked while the members are read: a write that marks
+counts stale never waits for a long diff."""
 
 from __future__ import annotations
 
@@ -32,17 +33,23 @@ class Computed:
     left: int
 
 
-async def hold_segment(conn: BaseDBAsyncClient, account_id: int, segment_id: int) -> bool | None:
-    """Start a computation of the segment in `conn`'s transaction: wait for any other one to
-    finish, and keep the segment from being deleted meanwhile. Whether its members were
-    computed before; None when the segment is gone."""
-    lock = ""
+async def serialise(conn: BaseDBAsyncClient, segment_id: int) -> None:
+    """Wait in `conn`'s transaction for any other computation of the segment (or deletion of
+    it) to finish. Taken before any row lock of the segment, by both."""
     if is_postgres(conn):
-        await fetch(sql("SELECT pg_advisory_xact_lock(?, ?)", LOCK_SPACE, segment_id % 2**31), conn)
-        lock = " FOR KEY SHARE"
+        key = segment_id % 2**31
+        await fetch(sql("SELECT pg_advisory_xact_lock(?, ?)", LOCK_SPACE, key), conn)
+
+
+async def hold_segment(conn: BaseDBAsyncClient, account_id: int, segment_id: int) -> bool | None:
+    """Start a computation of the segment in `conn`'s transaction (`serialise`). Whether its
+    members were computed before; None when the segment is gone. The segment's row is not
+    locked: writes that mark counts stale never wait for a long diff, and a deletion waits on
+    the same advisory lock instead."""
+    await serialise(conn, segment_id)
     rows = await fetch(
         sql(
-            "SELECT members_computed_at FROM segments WHERE id = ? AND account_id = ?" + lock,
+            "SELECT members_computed_at FROM segments WHERE id = ? AND account_id = ?",
             segment_id,
             account_id,
         ),
@@ -51,6 +58,12 @@ async def hold_segment(conn: BaseDBAsyncClient, account_id: int, segment_id: int
     if not rows:
         return None
     return rows[0]["members_computed_at"] is not None
+
+
+async def forget(conn: BaseDBAsyncClient, segment_id: int) -> None:
+    """The segment is being deleted (in `conn`'s transaction, after `serialise`): drop its
+    kept members (a plain table: no cascade)."""
+    await fetch(sql("DELETE FROM segment_members WHERE segment_id = ?", segment_id), conn)
 
 
 async def compute(

@@ -18,7 +18,7 @@ from app.filters.defaults import default_filter
 from app.filters.errors import FilterError
 from app.filters.validate import segment_references, validate
 from app.models import Account, Contact, Segment
-from app.services import tasks
+from app.services import membership, tasks
 from app.services.checks import clean_text, single_value
 from app.services.errors import DomainError, ErrorCode
 from app.text import fold
@@ -177,8 +177,10 @@ async def referrers(account: Account, segment_id: int) -> list[Segment]:
 async def delete_segment(account: Account, segment_id: int, *, confirm: bool) -> int:
     """Delete a custom segment for good, with its history. Asks for confirmation; refuses for
     a default segment or one that another segment's filter uses."""
-    async with in_transaction():
+    async with in_transaction() as conn:
         await _lock_definitions(account)
+        # A computation of its members under way finishes first (its lock before the row's).
+        await membership.serialise(conn, segment_id)
         segment = await Segment.filter(account=account, id=segment_id).select_for_update().first()
         if segment is None:
             raise DomainError(ErrorCode.NOT_FOUND, "No such segment.", ("id",))
@@ -200,7 +202,8 @@ async def delete_segment(account: Account, segment_id: int, *, confirm: bool) ->
                 f"Deleting {segment.name!r} can't be undone: send confirm: true to delete it.",
                 ("confirm",),
             )
-        await segment.delete()  # snapshots go with it (ON DELETE CASCADE)
+        await membership.forget(conn, segment_id)
+        await segment.delete()  # its history and change log go with it (ON DELETE CASCADE)
     return segment_id
 
 

@@ -72,10 +72,14 @@ async def member_ids(
 
 
 async def remove_expired(account_id: int, now: datetime) -> int:
-    """Delete the account's expired snapshots (their members go with them); how many."""
-    statement = sql(
-        "DELETE FROM segment_snapshots WHERE account_id = ? AND expires_at <= ?",
+    """Delete the account's expired snapshots and their members; how many snapshots."""
+    expired = sql(
+        "SELECT id FROM segment_snapshots WHERE account_id = ? AND expires_at <= ?",
         account_id,
         time_param(now, dialect()),
     )
-    return await execute_counted(statement)
+    async with in_transaction() as conn:
+        members = Sql("DELETE FROM segment_snapshot_members WHERE snapshot_id IN (") + expired
+        await execute_counted(members + Sql(")"), conn)
+        snapshots = Sql("DELETE FROM segment_snapshots WHERE id IN (") + expired + Sql(")")
+        return await execute_counted(snapshots, conn)
