@@ -243,7 +243,7 @@ class Compiler:
                 # Clamped to 0-100: progress is a small integer column, bounds may be huge.
                 progress = int_range(Sql("o.progress"), percent, domain=PERCENT)
                 source = self._owned_rows() + sql(" AND o.product_id = ? AND ", product)
-                return [RowSet("o", source + progress, narrows=True)]
+                return [RowSet("o", source + progress, narrows=True, unique=True)]
             case ast.PurchaseMatch() as purchases:
                 return self._purchases(purchases)
             case ast.EmailActivity() as activity:
@@ -283,7 +283,8 @@ class Compiler:
         sets: list[RowSet] = []
         if tags.has_any is not None:
             any_of_ = self._tagged() + Sql(" AND ct.tag_id IN (") + self._tag_ids(tags.has_any)
-            sets.append(RowSet("ct", any_of_ + Sql(")"), narrows=True))
+            one = len({fold(name) for name in tags.has_any}) == 1  # a link per contact and tag
+            sets.append(RowSet("ct", any_of_ + Sql(")"), narrows=True, unique=one))
         if tags.has_all is not None:
             names = sorted({fold(name) for name in tags.has_all})
             sets.append(
@@ -312,7 +313,10 @@ class Compiler:
                     + value
                 )
             source = source + sql(" WHERE x0.account_id = ?", self.account_id)
-            return RowSet("x0", source + Sql(f" AND x0.{column} = ") + values[0], narrows=True)
+            # One row per value joined: a contact appears once (rows are unique per value).
+            return RowSet(
+                "x0", source + Sql(f" AND x0.{column} = ") + values[0], narrows=True, unique=True
+            )
         source = sql(
             f" FROM {table} x0 WHERE x0.account_id = ? AND x0.{column} IN (", self.account_id
         )
@@ -328,7 +332,8 @@ class Compiler:
         if products.owns_any is not None:
             ids = placeholders(sorted(set(products.owns_any)))
             source = self._owned_rows() + Sql(" AND o.product_id IN (") + ids + Sql(")")
-            sets.append(RowSet("o", source, narrows=True))
+            one = len(set(products.owns_any)) == 1
+            sets.append(RowSet("o", source, narrows=True, unique=one))
         if products.owns_all is not None:
             ids_ = sorted(set(products.owns_all))
             values = [sql("?", pk) for pk in ids_]

@@ -15,7 +15,7 @@ from app.filters import ast, codec
 from app.filters.compile import Compiler, SegmentFilters
 from app.filters.defaults import default_filter
 from app.filters.describe import describe
-from app.filters.setcount import set_count
+from app.filters.setcount import set_count, set_ids
 from app.filters.sql import TRUE, Dialect, Sql, render, sql
 from app.models import Segment, Tag
 from app.text import fold
@@ -152,10 +152,15 @@ async def count_matching(account_id: int, tree: ast.Filter | None, *, now: datet
 
 
 async def members_select(account_id: int, tree: ast.Filter | None, *, now: datetime) -> Sql:
-    """`SELECT c.id ...`: the ids of the contacts matching `tree`, for statements that keep
-    them in the database (membership diffs, snapshots)."""
-    predicate, _ = await _predicate(account_id, tree, now, probe=False)
-    return Sql("SELECT c.id") + _scope(account_id) + predicate
+    """`SELECT ... AS id`: the ids of the contacts matching `tree`, each once, for statements
+    that keep them in the database (membership diffs, snapshots). From the related rows alone
+    where the filter has a set form (a tag's links, not every contact)."""
+    compiler = await _compiler(account_id, tree, now, probe=False)
+    ids = set_ids(compiler, tree) if tree is not None else None
+    if ids is not None:
+        return Sql("SELECT s.contact_id AS id FROM (") + ids + Sql(") s")
+    predicate = compiler.predicate(tree) if tree is not None else TRUE
+    return Sql("SELECT c.id AS id") + _scope(account_id) + predicate
 
 
 async def matching_ids(account_id: int, tree: ast.Filter | None, *, now: datetime) -> list[int]:

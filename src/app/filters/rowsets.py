@@ -29,9 +29,15 @@ class RowSet:
     negated: bool = False  # the condition holds for the contacts *not* in the set
     narrows: bool = False  # usually a small part of a list (a tag, a product)
     probe: Sql | None = None  # the whole condition probed per contact, when not plain EXISTS
+    unique: bool = False  # ungrouped, yet a contact at most once (one tag, one product)
+
+    @property
+    def distinct(self) -> bool:
+        """No contact id twice in `select()`."""
+        return self.having is not None or self.unique
 
     def select(self) -> Sql:
-        """The set's contact ids (distinct when grouped)."""
+        """The set's contact ids (each once when `distinct`)."""
         ids = Sql(f"SELECT {self.alias}.contact_id") + self.source
         if self.having is None:
             return ids

@@ -45,6 +45,17 @@ def set_count(compiler: Compiler, tree: ast.Filter) -> Sql | None:
     return everyone + Sql(" - (SELECT ") + _count(missing) + Sql(") AS n")
 
 
+def set_ids(compiler: Compiler, tree: ast.Filter) -> Sql | None:
+    """`SELECT contact_id ...`: each matching contact's id once, read from the sets alone, or
+    None without a set form."""
+    found = _positive(compiler, tree)
+    if found is None:
+        return None
+    if found.distinct:
+        return found.select
+    return Sql("SELECT DISTINCT ids.contact_id FROM (") + found.select + Sql(") ids")
+
+
 def _positive(compiler: Compiler, node: ast.Filter) -> Ids | None:
     """The ids of the contacts the node holds for."""
     match node:
@@ -79,7 +90,7 @@ def _negative(compiler: Compiler, node: ast.Filter) -> Ids | None:
     sets = compiler.rowsets(node)
     if not isinstance(sets, list) or len(sets) != 1 or not sets[0].negated:
         return None
-    return Ids(sets[0].select(), distinct=sets[0].having is not None)
+    return Ids(sets[0].select(), distinct=sets[0].distinct)
 
 
 def _both(compiler: Compiler, children: tuple[ast.Filter, ...]) -> Ids | None:
@@ -121,8 +132,8 @@ def _probed_within(compiler: Compiler, children: tuple[ast.Filter, ...]) -> Ids 
 
 
 def _both_sets(sets: list[RowSet], dialect: Dialect) -> Ids | None:
-    positive = [Ids(s.select(), s.having is not None) for s in sets if not s.negated]
-    negative = [Ids(s.select(), s.having is not None) for s in sets if s.negated]
+    positive = [Ids(s.select(), s.distinct) for s in sets if not s.negated]
+    negative = [Ids(s.select(), s.distinct) for s in sets if s.negated]
     return _less(positive, negative, dialect)
 
 
