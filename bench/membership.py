@@ -4,11 +4,13 @@ against the plain count of the same segment, on PostgreSQL, in the same run.
 
     python bench/membership.py [--contacts 1000000] [--runs 7] [--churn 0.01] [--keep URL]
 
-The data is generated inside PostgreSQL: N contacts, half of them subscribed, and a tag "vip"
-on another random half. Two segments of N/2 members each, the cheapest filters to count, so
-the diff's own cost weighs the most against the count:
-- `subscribed`: a column of the contacts (`subscriptionStatus: SUBSCRIBED`);
-- `vip`: a tag (`tags: {hasAny: ["vip"]}`), which the count reads as a set of tag links.
+The data is generated inside PostgreSQL: N contacts, half of them subscribed, a tag "vip" on
+another random half, and one or two opens over the last half year for a quarter of them (a
+realistic segment's related rows). Three segments:
+- `subscribed` (N/2 members): a column of the contacts (`subscriptionStatus: SUBSCRIBED`);
+- `vip` (N/2): a tag (`tags: {hasAny: ["vip"]}`), which the count reads as a set of tag links;
+- `opened_180d`: opened in the last 180 days (N/2), read from the events.
+The first two are the cheapest filters to count, so the diff's own cost weighs the most there.
 
 Before each timed round (not timed) `--churn` of the members leave and as many contacts enter
 (a status flip, or tag links deleted and added), then the contacts, the tag links and the kept
@@ -69,27 +71,41 @@ GENERATE = [
            SELECT $1, c.id, t.id, now() FROM contacts c JOIN tags t ON t.account_id = $1
            WHERE c.account_id = $1 AND random() < 0.5""",
     ),
+    (
+        "opens",
+        # Half the contacts opened once or twice over the last half year.
+        """INSERT INTO email_events (account_id, contact_id, kind, campaign, occurred_at)
+           SELECT $1, c.id, 'OPENED', 'c' || n, now() - random() * interval '170 days'
+           FROM contacts c CROSS JOIN generate_series(1, 2) n
+           WHERE c.account_id = $1 AND (c.id * 7919 + n) % 4 = 0""",
+    ),
     ("vacuum analyze", "VACUUM ANALYZE"),
 ]
 
 SHAPES: dict[str, dict[str, Any]] = {
     "subscribed": {"subscriptionStatus": {"in": ["SUBSCRIBED"]}},
     "vip": {"tags": {"hasAny": ["vip"]}},
+    "opened_180d": {"emailActivity": {"event": "OPENED", "window": {"withinLastDays": 180}}},
 }
 HAND_WRITTEN = {
     "subscribed": "SELECT count(*) FROM contacts WHERE account_id = $1 "
     "AND subscription_status = 'SUBSCRIBED'",
     "vip": "SELECT count(*) FROM contact_tags l JOIN tags t ON t.id = l.tag_id "
     "WHERE t.account_id = $1 AND t.name_lower = 'vip' AND l.account_id = $1",
+    "opened_180d": "SELECT count(DISTINCT contact_id) FROM email_events WHERE account_id = $1 "
+    "AND kind = 'OPENED' AND occurred_at >= now() - interval '180 days'",
 }
 # What any diff must at least do: list the members' ids (a count can skip the rows: the index
 # and the visibility map answer it) and read the kept ones.
 FLOOR = {
     "subscribed": "SELECT count(id), (SELECT count(*) FROM segment_members WHERE segment_id = $2) "
     "FROM contacts WHERE account_id = $1 AND subscription_status = 'SUBSCRIBED'",
-    "vip": "SELECT count(DISTINCT l.contact_id), (SELECT count(*) FROM segment_members "
+    "vip": "SELECT count(l.contact_id), (SELECT count(*) FROM segment_members "
     "WHERE segment_id = $2) FROM contact_tags l JOIN tags t ON t.id = l.tag_id "
     "WHERE t.account_id = $1 AND t.name_lower = 'vip' AND l.account_id = $1",
+    "opened_180d": "SELECT count(DISTINCT contact_id), (SELECT count(*) FROM segment_members "
+    "WHERE segment_id = $2) FROM email_events WHERE account_id = $1 AND kind = 'OPENED' "
+    "AND occurred_at >= now() - interval '180 days'",
 }
 # `churn` of the members leave and as many others enter: $1 account, $2 how many of each.
 CHURN = {
@@ -119,6 +135,19 @@ CHURN = {
         "WHERE NOT m.member AND $2 > 0",
     ],
 }
+
+CHURN["opened_180d"] = [
+    # Members' recent opens age past the window; other contacts open now.
+    """UPDATE email_events SET occurred_at = occurred_at - interval '400 days'
+       WHERE account_id = $1 AND kind = 'OPENED' AND contact_id IN (
+         SELECT contact_id FROM email_events WHERE account_id = $1 AND kind = 'OPENED'
+           AND occurred_at >= now() - interval '180 days' ORDER BY random() LIMIT $2)""",
+    """INSERT INTO email_events (account_id, contact_id, kind, campaign, occurred_at)
+       SELECT $1, id, 'OPENED', 'churn', now() FROM contacts c WHERE account_id = $1
+         AND NOT EXISTS (SELECT 1 FROM email_events e WHERE e.contact_id = c.id
+           AND e.kind = 'OPENED' AND e.occurred_at >= now() - interval '180 days')
+       ORDER BY random() LIMIT $2""",
+]
 
 Step = Callable[[], Awaitable[Any]]
 
@@ -156,7 +185,7 @@ async def churn(conn: asyncpg.Connection, shape: str, account_id: int, moved: in
             await conn.execute(statement, account_id, moved)
     # What autovacuum does between nightly runs, done now so every round starts alike (without
     # it the kept members' index-only scan visits the heap for each of them).
-    for table in ("contacts", "contact_tags", "segment_members"):
+    for table in ("contacts", "contact_tags", "email_events", "segment_members"):
         await conn.execute(f"VACUUM ANALYZE {table}")
 
 

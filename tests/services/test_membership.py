@@ -83,7 +83,7 @@ async def test_each_computation_records_who_entered_and_left(db: str, example: E
     for tree in example.filters:
         stored = None if tree is None else ids.remap(tree)
         expected = {ids.contacts[c] for c in reference.members(tree, example.dataset, example.now)}
-        members = await query.members_select(account.id, stored, now=example.now)
+        members = await query.members_select(account.id, stored, now=example.now, distinct=False)
         before = await _last_change_id(segment.id)
         async with in_transaction() as conn:
             assert await membership.hold_segment(conn, account.id, segment.id) is not None

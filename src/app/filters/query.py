@@ -151,12 +151,15 @@ async def count_matching(account_id: int, tree: ast.Filter | None, *, now: datet
     return int(rows[0]["n"])
 
 
-async def members_select(account_id: int, tree: ast.Filter | None, *, now: datetime) -> Sql:
-    """`SELECT ... AS id`: the ids of the contacts matching `tree`, each once, for statements
-    that keep them in the database (membership diffs, snapshots). From the related rows alone
-    where the filter has a set form (a tag's links, not every contact)."""
+async def members_select(
+    account_id: int, tree: ast.Filter | None, *, now: datetime, distinct: bool = True
+) -> Sql:
+    """`SELECT ... AS id`: the ids of the contacts matching `tree` (each once when `distinct`;
+    a diff does without, and saves hashing them), for statements that keep them in the
+    database (membership diffs, snapshots). From the related rows alone where the filter has
+    a set form (a tag's links, not every contact)."""
     compiler = await _compiler(account_id, tree, now, probe=False)
-    ids = set_ids(compiler, tree) if tree is not None else None
+    ids = set_ids(compiler, tree, distinct=distinct) if tree is not None else None
     if ids is not None:
         return Sql("SELECT s.contact_id AS id FROM (") + ids + Sql(") s")
     predicate = compiler.predicate(tree) if tree is not None else TRUE

@@ -45,13 +45,13 @@ def set_count(compiler: Compiler, tree: ast.Filter) -> Sql | None:
     return everyone + Sql(" - (SELECT ") + _count(missing) + Sql(") AS n")
 
 
-def set_ids(compiler: Compiler, tree: ast.Filter) -> Sql | None:
-    """`SELECT contact_id ...`: each matching contact's id once, read from the sets alone, or
-    None without a set form."""
+def set_ids(compiler: Compiler, tree: ast.Filter, *, distinct: bool = True) -> Sql | None:
+    """`SELECT contact_id ...`: the matching contacts' ids (each once when `distinct`), read
+    from the sets alone, or None without a set form."""
     found = _positive(compiler, tree)
     if found is None:
         return None
-    if found.distinct:
+    if found.distinct or not distinct:
         return found.select
     return Sql("SELECT DISTINCT ids.contact_id FROM (") + found.select + Sql(") ids")
 

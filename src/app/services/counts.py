@@ -55,7 +55,8 @@ async def refresh_count(
     segment = await Segment.get_or_none(account_id=account_id, id=segment_id)
     if not claimed or segment is None:
         return None
-    members = await query.members_select(account_id, segment_filter(segment), now=now)
+    tree = segment_filter(segment)
+    members = await query.members_select(account_id, tree, now=now, distinct=False)
     async with in_transaction() as conn:
         computed_before = await membership.hold_segment(conn, account_id, segment_id)
         if computed_before is None:

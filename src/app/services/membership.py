@@ -76,7 +76,8 @@ async def compute(
     now: datetime,
     record: bool,
 ) -> Computed:
-    """Compute the segment's members (`members`, from `query.members_select`), keep them,
+    """Compute the segment's members (`members`, from `query.members_select`, which may
+    repeat an id), keep them,
     and when `record` log who entered and left since the last computation, stamped `now`.
     Runs in the caller's transaction, after `hold_segment`."""
     if is_postgres(conn):
@@ -119,7 +120,8 @@ async def _compute_postgres(
         + sql(
             ") kept ON kept.contact_id = cur.id WHERE cur.id IS NULL OR kept.contact_id IS NULL), "
             "added AS (INSERT INTO segment_members (segment_id, contact_id) "
-            "SELECT ?, entered FROM diff WHERE entered IS NOT NULL RETURNING contact_id), "
+            "SELECT DISTINCT ?::bigint, entered FROM diff WHERE entered IS NOT NULL "
+            "RETURNING contact_id), "
             "gone AS (DELETE FROM segment_members m WHERE m.segment_id = ? AND m.contact_id IN "
             "(SELECT left_ FROM diff WHERE left_ IS NOT NULL) RETURNING m.contact_id)",
             segment_id,
@@ -160,7 +162,7 @@ async def _compute_sqlite(
     # The members are read once, into a table of this connection, then compared.
     await fetch(Sql("CREATE TEMP TABLE IF NOT EXISTS members_now (id INTEGER PRIMARY KEY)"), conn)
     await fetch(Sql("DELETE FROM members_now"), conn)
-    await fetch(Sql("INSERT INTO members_now (id) ") + members, conn)
+    await fetch(Sql("INSERT OR IGNORE INTO members_now (id) ") + members, conn)
     added = sql(
         " FROM members_now n WHERE NOT EXISTS (SELECT 1 FROM segment_members m "
         "WHERE m.segment_id = ? AND m.contact_id = n.id)",
