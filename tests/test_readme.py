@@ -8,6 +8,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -118,3 +119,22 @@ def test_every_segments_example_runs_and_prints_what_it_shows(tmp_path: Path) ->
                 position += 1
             assert position < len(printed), (command, line, printed)
             position += 1
+
+
+def test_the_webhook_verification_snippet_accepts_our_signatures_only() -> None:
+    from app.services.webhook_delivery import sign
+
+    text = README.read_text(encoding="utf-8")
+    snippet = re.findall(r"```python\n(.*?)```", text[text.index("### Webhooks") :], re.S)[0]
+    scope: dict[str, Any] = {}
+    exec(compile(snippet, "README snippet", "exec"), scope)
+    verify, handle = scope["verify"], scope["handle"]
+    body = b'{"id":"d1","type":"BULK_JOB_FINISHED","data":{}}'
+    now = int(time.time())
+    header = sign("whsec_x", now, body.decode())
+    assert verify("whsec_x", header, body)
+    assert not verify("whsec_y", header, body)
+    assert not verify("whsec_x", header, body + b" ")
+    assert not verify("whsec_x", sign("whsec_x", now - 3600, body.decode()), body)
+    assert handle("whsec_x", header, body) == 200 == handle("whsec_x", header, body)
+    assert scope["seen"] == {"d1"}
