@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import secrets
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,6 +23,7 @@ from app.filters.sql import sql
 from app.models import Account, Contact, MembershipChange, Segment
 from app.services import counts, membership
 from app.services.accounts import create_account
+from app.services.contacts import tag_contacts
 from app.services.events import EventData, record_events
 from app.services.segments import create_segment, delete_segment, segment_filter
 from filters import dataset, reference
@@ -198,3 +201,54 @@ async def test_a_deletion_waits_for_a_computation_under_way(
     await computing
     assert await asyncio.wait_for(deleting, 10) == segment.id
     assert await _members(segment.id) == set()  # what the computation kept went too
+
+
+@pytest.mark.postgres
+async def test_refreshes_racing_writers_log_each_move_once(
+    account: Account, is_postgres: bool
+) -> None:
+    """Six refreshes of one segment at once, while writers tag and untag its contacts: no
+    change is logged twice (each contact's changes alternate, starting from the first
+    computation's state), and the kept members are the filter's at the end."""
+    if not is_postgres:
+        pytest.skip("concurrent writers are a PostgreSQL matter (SQLite has one writer)")
+    emails = [f"m{i}@x.io" for i in range(40)]
+    with recorded():
+        for email in emails[::2]:
+            await make_contact(account, email, tags=["in"])
+        for email in emails[1::2]:
+            await make_contact(account, email)
+        segment = await create_segment(
+            account, name="In", description=None, filter_input={"tags": {"hasAny": ["in"]}}
+        )
+        await counts.refresh_count(account.id, segment.id, NOW)
+        start = await _members(segment.id)
+        ids = {c.email_lower: c.id for c in await Contact.filter(account=account)}
+        rng = random.Random(11)
+
+        async def writer() -> None:
+            for _ in range(15):
+                pk = ids[rng.choice(emails)]
+                add = rng.random() < 0.5
+                await tag_contacts(
+                    account, [pk], add=["in"] if add else [], remove=[] if add else ["in"]
+                )
+
+        async def refresher() -> None:
+            for _ in range(5):
+                await counts.refresh_count(account.id, segment.id, NOW)
+
+        await asyncio.wait_for(
+            asyncio.gather(*(writer() for _ in range(4)), *(refresher() for _ in range(6))), 120
+        )
+        await counts.refresh_count(account.id, segment.id, NOW)
+    tagged = await query.matching_ids(account.id, segment_filter(segment), now=NOW)
+    assert await _members(segment.id) == set(tagged)
+    history: dict[int, list[MembershipChangeKind]] = {}
+    for change in await MembershipChange.filter(segment_id=segment.id).order_by("id"):
+        history.setdefault(change.contact_id, []).append(change.kind)
+    for pk, kinds in history.items():
+        expected_first = MembershipChangeKind.LEFT if pk in start else MembershipChangeKind.ENTERED
+        assert kinds[0] == expected_first, (pk, kinds)
+        assert all(a != b for a, b in pairwise(kinds)), (pk, kinds)
+        assert (kinds[-1] == MembershipChangeKind.ENTERED) == (pk in tagged), (pk, kinds)
