@@ -28,6 +28,13 @@ MAX_DELETE_IDS = 1_000
 MAX_SAMPLE = 100  # segmentPreview's sample
 MAX_HISTORY_DAYS = 366
 
+# -- automations ------------------------------------------------------------------------------
+MAX_WEBHOOKS = 20  # per account
+MAX_WEBHOOK_URL = 2_000  # characters
+MAX_DELIVERY_IDS = 1_000  # contact ids (entered and left) in one SEGMENT_MEMBERSHIP_CHANGED
+# Live snapshots per account: each may copy every contact of the account.
+MAX_SNAPSHOTS = 100
+
 # -- text -------------------------------------------------------------------------------------
 MAX_EMAIL = 320
 MAX_NAME = 200  # first and last names, segment and account names, tag names

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from app import limits
 from app.models import Account, Contact
 from app.services import snapshots
 from app.services.contacts import ContactData
@@ -72,3 +73,17 @@ async def test_another_accounts_snapshot_and_segment_are_not_found(
         await snapshots.member_ids(other_account.id, snapshot.id, after_contact_id=None, limit=5)
         == []
     )
+
+
+async def test_an_account_holds_a_bounded_number_of_snapshots(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(limits, "MAX_SNAPSHOTS", 2)
+    segment = await create_segment(
+        account, name="Few", description=None, filter_input={"tags": {"hasAny": ["a"]}}
+    )
+    for _ in range(2):
+        await snapshots.create_snapshot(account.id, segment.id)
+    with pytest.raises(DomainError) as raised:
+        await snapshots.create_snapshot(account.id, segment.id)
+    assert (raised.value.code, raised.value.field) == (ErrorCode.LIMIT_REACHED, ("id",))

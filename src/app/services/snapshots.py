@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
-from app import clock
+from app import clock, limits
 from app.db import dialect, execute_counted, fetch
 from app.filters import query
 from app.filters.sql import Sql, sql, time_param
@@ -25,6 +25,14 @@ async def create_snapshot(account_id: int, segment_id: int) -> SegmentSnapshot:
     if segment is None:
         raise DomainError(ErrorCode.NOT_FOUND, "No such segment.", ("id",))
     now = clock.now()
+    live = await SegmentSnapshot.filter(account_id=account_id, expires_at__gt=now).count()
+    if live >= limits.MAX_SNAPSHOTS:
+        raise DomainError(
+            ErrorCode.LIMIT_REACHED,
+            f"An account can hold at most {limits.MAX_SNAPSHOTS} snapshots; they expire after "
+            f"{current().snapshot_retention_days} days.",
+            ("id",),
+        )
     members = await query.members_select(account_id, segment_filter(segment), now=now)
     expires = now + timedelta(days=current().snapshot_retention_days)
     async with in_transaction() as conn:

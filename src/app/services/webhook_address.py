@@ -12,9 +12,10 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
+from app.limits import MAX_WEBHOOK_URL
 from app.settings import Settings
 
-MAX_URL_LENGTH = 2000
+MAX_URL_LENGTH = MAX_WEBHOOK_URL
 RESOLVE_TIMEOUT_S = 5.0
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address

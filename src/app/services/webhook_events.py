@@ -21,13 +21,14 @@ from app.db import fetch, is_postgres
 from app.enums import MembershipChangeKind, WebhookEvent
 from app.filters.ids import to_global_id
 from app.filters.sql import sql
+from app.limits import MAX_DELIVERY_IDS
 from app.models import BulkJob, MaintenanceRun, MembershipChange, Webhook, WebhookDelivery
 from app.services import tasks
 
 log = logging.getLogger(__name__)
 
 # Contact ids (entered and left together) per SEGMENT_MEMBERSHIP_CHANGED delivery.
-MAX_IDS = 1000
+MAX_IDS = MAX_DELIVERY_IDS
 
 
 def body(event_id: str, event: WebhookEvent, at: datetime, account_id: int, data: object) -> str:

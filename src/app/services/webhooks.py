@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from app import clock, settings
 from app.db import id_set
 from app.enums import WebhookEvent
+from app.limits import MAX_WEBHOOKS
 from app.models import Segment, Webhook, WebhookDelivery
 from app.services.errors import DomainError, ErrorCode
 from app.services.webhook_address import AddressRefused, check_url
 from app.services.webhook_events import listening, skip_unheard_changes
 
-MAX_WEBHOOKS = 20
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 LISTED_DELIVERY_FIELDS = (
     "id",
