@@ -3,12 +3,12 @@ nightly run) compares them with the members kept from the previous one, in the d
 records the difference as ENTERED and LEFT rows of the change log.
 
 The current members live in `segment_members` as (segment, contact) pairs, so the next diff is
-two anti-joins over indexed pairs; the members are never read into Python. A segment's first
-computation records no changes (there is no "before"). Computations of one segment are
-serialised (a transaction-scoped advisory lock on PostgreSQL; SQLite has one writer), so two
-refreshes never record the same change twice; a deletion of the segment takes the same lock
-first. The segment's own row is not locked while the members are read: a write that marks
-counts stale never waits for a long diff."""
+one join of the filter's ids with the indexed pairs; the members are never read into Python.
+A segment's first computation records no changes (there is no "before"). Computations of one
+segment are serialised (a transaction-scoped advisory lock on PostgreSQL; SQLite has one
+writer), so two refreshes never record the same change twice; a deletion of the segment takes
+the same lock first. The segment's own row is not locked while the members are read: a write
+that marks counts stale never waits for a long diff."""
 
 from __future__ import annotations
 
