@@ -3,18 +3,41 @@
 from __future__ import annotations
 
 import os
+import secrets
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+import asyncpg
 
 from app.filters.sql import Dialect, Sql
 
 ADMIN_URL = os.environ.get(
     "SEGMENTS_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
 )
+
+
+@asynccontextmanager
+async def bench_database(keep: str | None) -> AsyncIterator[str]:
+    """The URL to generate into: `keep` (created by the caller, reused across runs), or a
+    scratch database created now and dropped afterwards."""
+    if keep is not None:
+        yield keep
+        return
+    name = f"segments_bench_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(ADMIN_URL)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    try:
+        yield f"{ADMIN_URL.rpartition('/')[0]}/{name}"
+    finally:
+        admin = await asyncpg.connect(ADMIN_URL)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
 
 
 class HarnessError(RuntimeError):

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import secrets
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+from common import bench_database
 
 from app.db import apply_migrations, database
 from app.filters import codec
@@ -30,9 +29,6 @@ from app.filters.sql import Sql, render
 from app.services.accounts import create_account
 from app.settings import Settings
 
-ADMIN_URL = os.environ.get(
-    "SEGMENTS_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
-)
 NOW = datetime.now(UTC)
 
 GENERATE = [
@@ -205,15 +201,7 @@ async def main() -> None:
     parser.add_argument("--keep", help="reuse (or keep) this database URL instead of a scratch one")
     parser.add_argument("--plans", help="append EXPLAIN ANALYZE output to this file")
     args = parser.parse_args()
-    url = args.keep
-    scratch = url is None
-    if scratch:
-        name = f"segments_bench_{secrets.token_hex(4)}"
-        admin = await asyncpg.connect(ADMIN_URL)
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        await admin.close()
-        url = f"{ADMIN_URL.rpartition('/')[0]}/{name}"
-    try:
+    async with bench_database(args.keep) as url:
         conn = await asyncpg.connect(url)
         existing = await conn.fetchval("SELECT to_regclass('accounts') IS NOT NULL")
         account = (
@@ -233,11 +221,6 @@ async def main() -> None:
             "compiled filter": compiled(account_id, product_id),
         }
         await measure(url, queries, args.runs, args.plans)
-    finally:
-        if scratch:
-            admin = await asyncpg.connect(ADMIN_URL)
-            await admin.execute(f'DROP DATABASE IF EXISTS "{url.rpartition("/")[2]}" WITH (FORCE)')
-            await admin.close()
 
 
 if __name__ == "__main__":

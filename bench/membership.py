@@ -27,14 +27,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import secrets
 import statistics
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
+from common import bench_database
 
 from app import clock as service_clock
 from app.db import apply_migrations, database
@@ -44,10 +43,6 @@ from app.services import counts, tasks
 from app.services.accounts import create_account
 from app.services.segments import create_segment, segment_filter
 from app.settings import Settings
-
-ADMIN_URL = os.environ.get(
-    "SEGMENTS_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
-)
 
 GENERATE = [
     (
@@ -266,16 +261,7 @@ async def main() -> None:
     parser.add_argument("--churn", type=float, default=0.01, help="share of members moved")
     parser.add_argument("--keep", help="reuse (or keep) this database URL instead of a scratch one")
     args = parser.parse_args()
-    url = args.keep
-    scratch = url is None
-    admin_base = ADMIN_URL.rpartition("/")[0]
-    if scratch:
-        name = f"segments_bench_{secrets.token_hex(4)}"
-        admin = await asyncpg.connect(ADMIN_URL)
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        await admin.close()
-        url = f"{admin_base}/{name}"
-    try:
+    async with bench_database(args.keep) as url:
         await apply_migrations(Settings(database_url=url))
         conn = await asyncpg.connect(url)
         account = await conn.fetchrow(
@@ -289,11 +275,6 @@ async def main() -> None:
             account_id = int(account["id"])
             print(f"reusing account {account_id} in {url}", flush=True)
         await measure(url, account_id, args.runs, args.churn)
-    finally:
-        if scratch:
-            admin = await asyncpg.connect(ADMIN_URL)
-            await admin.execute(f'DROP DATABASE IF EXISTS "{url.rpartition("/")[2]}" WITH (FORCE)')
-            await admin.close()
 
 
 if __name__ == "__main__":

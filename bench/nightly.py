@@ -27,9 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import resource
-import secrets
 import statistics
 import subprocess
 import sys
@@ -39,6 +37,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+from common import bench_database
 
 from app.db import apply_migrations, database
 from app.engagement import RECOMPUTE_BATCH, Rules, _set_flags, recompute_flags
@@ -48,10 +47,6 @@ from app.models import Account
 from app.services import maintenance
 from app.services.accounts import create_account
 from app.settings import Settings
-
-ADMIN_URL = os.environ.get(
-    "SEGMENTS_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
-)
 
 # $1 account id, $2 now, $3 contacts.
 GENERATE = [
@@ -548,15 +543,7 @@ async def main() -> None:
     parser.add_argument("--keep", help="reuse (or keep) this database URL instead of a scratch one")
     parser.add_argument("--plans", help="append EXPLAIN ANALYZE output to this file")
     args = parser.parse_args()
-    url = args.keep
-    scratch = url is None
-    if scratch:
-        name = f"segments_bench_{secrets.token_hex(4)}"
-        admin = await asyncpg.connect(ADMIN_URL)
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        await admin.close()
-        url = f"{ADMIN_URL.rpartition('/')[0]}/{name}"
-    try:
+    async with bench_database(args.keep) as url:
         conn = await asyncpg.connect(url)
         existing = await conn.fetchval("SELECT to_regclass('accounts') IS NOT NULL")
         account = (
@@ -570,11 +557,6 @@ async def main() -> None:
             account_id = int(account["id"])
             print(f"reusing account {account_id} in {url}", flush=True)
         await measure(url, account_id, args.runs, args.plans)
-    finally:
-        if scratch:
-            admin = await asyncpg.connect(ADMIN_URL)
-            await admin.execute(f'DROP DATABASE IF EXISTS "{url.rpartition("/")[2]}" WITH (FORCE)')
-            await admin.close()
 
 
 if __name__ == "__main__":
