@@ -13,10 +13,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from app.limits import MAX_DELIVERY_IDS
 from app.services import tasks
 from app.services.webhook_address import AddressRefused, check_url, parse_url, refusal
 from app.services.webhook_delivery import MAX_RETRY_DELAY_S, retry_delay, sign
-from app.services.webhook_events import MAX_IDS, chunks
+from app.services.webhook_events import chunks
 from app.services.webhooks import new_secret
 from app.settings import Settings
 
@@ -142,7 +143,7 @@ def test_changes_are_cut_into_deliveries_of_at_most_a_thousand_ids() -> None:
     rows += [_change(2501, 5, "LEFT", second), _change(2502, 7, "ENTERED", second)]
     cut = chunks(rows)
     sizes = [len(c.entered) + len(c.left) for c in cut]
-    assert sizes == [MAX_IDS, MAX_IDS, 500, 2]
+    assert sizes == [MAX_DELIVERY_IDS, MAX_DELIVERY_IDS, 500, 2]
     assert [c.last_id for c in cut] == [1000, 2000, 2500, 2502]
     assert cut[3].left == [5] and cut[3].entered == [7]
     every = [pk for c in cut[:3] for pk in c.entered + c.left]

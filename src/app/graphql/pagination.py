@@ -6,9 +6,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import strawberry
 from strawberry import relay
@@ -20,6 +21,13 @@ from app.limits import DEFAULT_PAGE, MAX_DATE, MAX_EMAIL, MAX_PAGE, MIN_DATE
 from app.text import text_problem
 
 T = TypeVar("T")
+
+
+class HasId(Protocol):
+    id: int
+
+
+R = TypeVar("R", bound=HasId)
 
 
 @dataclass(frozen=True)
@@ -141,3 +149,19 @@ def page_info(edges: list[Any], win: Window) -> relay.PageInfo:
         start_cursor=edges[0].cursor if edges else None,
         end_cursor=edges[-1].cursor if edges else None,
     )
+
+
+async def id_page(
+    request: PageRequest,
+    order_key: str,
+    fetch: Callable[[int | None, int], Awaitable[Sequence[R]]],
+) -> tuple[list[tuple[str, R]], Window]:
+    """A forward page of rows keyed by id, in the order `fetch(after_id, limit)` reads them
+    (up to `limit` rows past the cursor's row); each row with its cursor."""
+    found = (
+        await fetch(request.cursor.id if request.cursor else None, request.size + 1)
+        if request.size
+        else []
+    )
+    win = window([{"row": row} for row in found], request)
+    return [(encode_cursor(order_key, None, row["row"].id), row["row"]) for row in win.rows], win

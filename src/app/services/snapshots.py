@@ -61,22 +61,39 @@ async def get_snapshot(account_id: int, snapshot_id: int) -> SegmentSnapshot | N
     return await SegmentSnapshot.get_or_none(account_id=account_id, id=snapshot_id)
 
 
+def _members_still_there(account_id: int, snapshot_id: int) -> Sql:
+    """FROM ... WHERE of the snapshot's members whose contacts exist (erased ones drop out)."""
+    return sql(
+        " FROM segment_snapshot_members m "
+        "JOIN segment_snapshots s ON s.id = m.snapshot_id AND s.account_id = ? "
+        "JOIN contacts c ON c.id = m.contact_id AND c.account_id = ? "
+        "WHERE m.snapshot_id = ?",
+        account_id,
+        account_id,
+        snapshot_id,
+    )
+
+
 async def member_ids(
     account_id: int, snapshot_id: int, *, after_contact_id: int | None, limit: int
 ) -> list[int]:
     """Ascending ids of the snapshot's members that still exist, after `after_contact_id`."""
-    statement = sql(
-        "SELECT m.contact_id FROM segment_snapshot_members m "
-        "JOIN segment_snapshots s ON s.id = m.snapshot_id AND s.account_id = ? "
-        "JOIN contacts c ON c.id = m.contact_id AND c.account_id = ? "
-        "WHERE m.snapshot_id = ? AND m.contact_id > ? ORDER BY m.contact_id LIMIT ?",
-        account_id,
-        account_id,
-        snapshot_id,
-        after_contact_id if after_contact_id is not None else 0,
-        limit,
+    statement = (
+        Sql("SELECT m.contact_id")
+        + _members_still_there(account_id, snapshot_id)
+        + sql(
+            " AND m.contact_id > ? ORDER BY m.contact_id LIMIT ?",
+            after_contact_id if after_contact_id is not None else 0,
+            limit,
+        )
     )
     return [int(row["contact_id"]) for row in await fetch(statement)]
+
+
+async def count_members(account_id: int, snapshot_id: int) -> int:
+    """How many of the snapshot's members still exist (what its pages hold, over all)."""
+    statement = Sql("SELECT COUNT(*) AS n") + _members_still_there(account_id, snapshot_id)
+    return int((await fetch(statement))[0]["n"])
 
 
 async def remove_expired(account_id: int, now: datetime) -> int:

@@ -15,7 +15,6 @@ from urllib.parse import SplitResult, urlsplit
 from app.limits import MAX_WEBHOOK_URL
 from app.settings import Settings
 
-MAX_URL_LENGTH = MAX_WEBHOOK_URL
 RESOLVE_TIMEOUT_S = 5.0
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -38,8 +37,8 @@ class Target:
 
 def parse_url(url: str, settings: Settings) -> SplitResult:
     """The URL's parts, if its form is acceptable (scheme, host, no credentials, length)."""
-    if len(url) > MAX_URL_LENGTH:
-        raise AddressRefused(f"The URL is longer than {MAX_URL_LENGTH} characters.")
+    if len(url) > MAX_WEBHOOK_URL:
+        raise AddressRefused(f"The URL is longer than {MAX_WEBHOOK_URL} characters.")
     if url != url.strip() or any(ch.isspace() or ord(ch) < 32 for ch in url):
         raise AddressRefused("The URL may not contain spaces or control characters.")
     try:

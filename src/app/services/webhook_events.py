@@ -27,9 +27,6 @@ from app.services import tasks
 
 log = logging.getLogger(__name__)
 
-# Contact ids (entered and left together) per SEGMENT_MEMBERSHIP_CHANGED delivery.
-MAX_IDS = MAX_DELIVERY_IDS
-
 
 def body(event_id: str, event: WebhookEvent, at: datetime, account_id: int, data: object) -> str:
     return json.dumps(
@@ -187,8 +184,8 @@ class Chunk:
 
     def takes(self, contact_id: int, at: datetime) -> bool:
         # One computation per delivery, each contact once in it (so "entered then left" is
-        # never one delivery that can't say which came first), at most MAX_IDS ids.
-        return at == self.at and contact_id not in self.seen and len(self.seen) < MAX_IDS
+        # never one delivery that can't say which came first), at most MAX_DELIVERY_IDS ids.
+        return at == self.at and contact_id not in self.seen and len(self.seen) < MAX_DELIVERY_IDS
 
     def add(self, change_id: int, contact_id: int, kind: MembershipChangeKind) -> None:
         (self.entered if kind == MembershipChangeKind.ENTERED else self.left).append(contact_id)
@@ -230,7 +227,7 @@ async def write_membership_deliveries(account_id: int, segment_id: int) -> int:
                 )
                 .using_db(conn)
                 .order_by("id")
-                .limit(MAX_IDS)
+                .limit(MAX_DELIVERY_IDS)
                 .values("id", "contact_id", "kind", "at")
             )
             if not rows:

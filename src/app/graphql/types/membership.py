@@ -16,7 +16,7 @@ from app.filters.ids import to_global_id
 from app.graphql.context import Info
 from app.graphql.errors import PublicError
 from app.graphql.execution import prefetchable
-from app.graphql.pagination import Edge, encode_cursor, page_info, page_request, window
+from app.graphql.pagination import Edge, id_page, page_info, page_request
 from app.graphql.selection import selects
 from app.graphql.types.contact import ContactType, contact_rows, prefetch
 from app.limits import MAX_DATE, MIN_DATE
@@ -117,25 +117,16 @@ async def changes_connection(
     request = page_request(first, after, None, None, ORDER_KEY)
     since = check_since(since)
     account_id = info.context.account.id
-    found = (
-        await membership.changes_page(
-            account_id,
-            segment_id,
-            after_id=request.cursor.id if request.cursor else None,
-            limit=request.size + 1,
-            since=since,
-            kind=kind,
+
+    async def fetch(after_id: int | None, limit: int) -> list[MembershipChange]:
+        return await membership.changes_page(
+            account_id, segment_id, after_id=after_id, limit=limit, since=since, kind=kind
         )
-        if request.size
-        else []
-    )
-    win = window([{"change": change} for change in found], request)
+
+    changes, win = await id_page(request, ORDER_KEY, fetch)
     edges = [
-        MembershipChangeEdge(
-            cursor=encode_cursor(ORDER_KEY, None, row["change"].id),
-            node=MembershipChangeType.from_model(row["change"]),
-        )
-        for row in win.rows
+        MembershipChangeEdge(cursor=cursor, node=MembershipChangeType.from_model(change))
+        for cursor, change in changes
     ]
     if edges and selects(info, ("edges", "node", "contact")):
         nodes = [edge.node for edge in edges]

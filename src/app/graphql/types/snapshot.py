@@ -9,8 +9,6 @@ from typing import Any
 import strawberry
 from strawberry import relay
 
-from app.db import connection, dialect
-from app.filters.sql import render, sql
 from app.graphql.context import Info
 from app.graphql.nodes import account_nodes
 from app.graphql.pagination import page_request
@@ -58,7 +56,7 @@ class SegmentSnapshotType(relay.Node):
         )
 
         async def counter() -> int:
-            return await count_members(account_id, snapshot_id)
+            return await snapshots.count_members(account_id, snapshot_id)
 
         return await id_page_connection(info, ids, request, ORDER_KEY, counter)
 
@@ -77,19 +75,3 @@ class SegmentSnapshotType(relay.Node):
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Any]:
         return await account_nodes(SegmentSnapshot, info, node_ids, cls.from_model)
-
-
-async def count_members(account_id: int, snapshot_id: int) -> int:
-    """The snapshot's members that still exist (what its pages hold, over all of them)."""
-    statement = sql(
-        "SELECT COUNT(*) AS n FROM segment_snapshot_members m "
-        "JOIN segment_snapshots s ON s.id = m.snapshot_id AND s.account_id = ? "
-        "JOIN contacts c ON c.id = m.contact_id AND c.account_id = ? "
-        "WHERE m.snapshot_id = ?",
-        account_id,
-        account_id,
-        snapshot_id,
-    )
-    kind = dialect()
-    rows = await connection().execute_query_dict(render(statement, kind), list(statement.params))
-    return int(rows[0]["n"])

@@ -14,7 +14,7 @@ from app.enums import DeliveryStatus, WebhookEvent
 from app.filters.ids import to_global_id
 from app.graphql.context import Info
 from app.graphql.nodes import account_nodes
-from app.graphql.pagination import Edge, encode_cursor, page_info, page_request, window
+from app.graphql.pagination import Edge, id_page, page_info, page_request
 from app.graphql.types.segment import SegmentType
 from app.models import Webhook, WebhookDelivery
 from app.services import webhooks
@@ -100,23 +100,14 @@ class WebhookType(relay.Node):
     ) -> WebhookDeliveryConnection:
         request = page_request(first, after, None, None, DELIVERIES_KEY)
         account_id, webhook_id = info.context.account.id, int(self.id)
-        found = (
-            await webhooks.list_deliveries(
-                account_id,
-                webhook_id,
-                request.cursor.id if request.cursor else None,
-                request.size + 1,
-            )
-            if request.size
-            else []
-        )
-        win = window([{"delivery": d} for d in found], request)
+
+        async def fetch(after_id: int | None, limit: int) -> list[WebhookDelivery]:
+            return await webhooks.list_deliveries(account_id, webhook_id, after_id, limit)
+
+        rows, win = await id_page(request, DELIVERIES_KEY, fetch)
         edges = [
-            WebhookDeliveryEdge(
-                cursor=encode_cursor(DELIVERIES_KEY, None, row["delivery"].id),
-                node=WebhookDeliveryType.from_model(row["delivery"]),
-            )
-            for row in win.rows
+            WebhookDeliveryEdge(cursor=cursor, node=WebhookDeliveryType.from_model(delivery))
+            for cursor, delivery in rows
         ]
         return WebhookDeliveryConnection(
             edges=edges,
@@ -164,19 +155,12 @@ async def webhook_connection(info: Info, first: int | None, after: str | None) -
     """The account's webhooks, newest first."""
     request = page_request(first, after, None, None, WEBHOOKS_KEY)
     account_id = info.context.account.id
-    found = (
-        await webhooks.list_webhooks(
-            account_id, request.cursor.id if request.cursor else None, request.size + 1
-        )
-        if request.size
-        else []
-    )
-    win = window([{"webhook": w} for w in found], request)
+
+    async def fetch(after_id: int | None, limit: int) -> list[Webhook]:
+        return await webhooks.list_webhooks(account_id, after_id, limit)
+
+    rows, win = await id_page(request, WEBHOOKS_KEY, fetch)
     edges = [
-        WebhookEdge(
-            cursor=encode_cursor(WEBHOOKS_KEY, None, row["webhook"].id),
-            node=WebhookType.from_model(row["webhook"]),
-        )
-        for row in win.rows
+        WebhookEdge(cursor=cursor, node=WebhookType.from_model(webhook)) for cursor, webhook in rows
     ]
     return WebhookConnection(edges=edges, page_info=page_info(edges, win), account_id=account_id)
